@@ -1,1 +1,137 @@
+//! The camp compiler: pure functions from source text to diagnostics (and,
+//! later stages, plans). No IO happens here: callers read files and pass text.
 
+pub mod channel;
+pub(crate) mod check;
+pub mod codes;
+pub mod diagnostic;
+pub mod policy;
+pub mod render;
+pub mod schema;
+pub mod source;
+pub mod suggest;
+pub mod types;
+
+use camp_grammar::{ast, Span, SyntaxError, SyntaxErrorKind};
+pub use diagnostic::{Diagnostic, Label, Severity};
+pub use source::{FileId, LineCol, SourceFile};
+
+/// A file as it reached the compiler: its text, or why there is none.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Text(String),
+    /// Bytes that are not UTF-8; `valid_up_to` is where the first bad byte is.
+    InvalidUtf8 { lossy: String, valid_up_to: usize },
+}
+
+/// Every file of a workspace, checked together.
+#[derive(Debug, Clone, Default)]
+pub struct Workspace {
+    pub files: Vec<SourceFile>,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a file; returns its id.
+    pub fn add(&mut self, path: impl Into<String>, input: Input) -> FileId {
+        let id = FileId(self.files.len());
+        match input {
+            Input::Text(text) => {
+                self.files.push(SourceFile::new(path, text));
+            }
+            Input::InvalidUtf8 { lossy, valid_up_to } => {
+                // Keep the text for display, remember where it broke.
+                let mut file = SourceFile::new(path, lossy);
+                file.invalid_utf8_at = Some(valid_up_to);
+                self.files.push(file);
+            }
+        }
+        id
+    }
+
+    pub fn file(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0)
+    }
+}
+
+/// What checking a workspace found.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    pub diagnostics: Vec<Diagnostic>,
+    pub asts: Vec<ast::File>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses and checks every file of the workspace. Never panics: a bug in a
+/// check becomes an internal-error diagnostic (E0901) instead.
+pub fn analyze(workspace: &Workspace) -> Analysis {
+    let mut diagnostics = Vec::new();
+    let mut asts = Vec::with_capacity(workspace.files.len());
+    for (i, file) in workspace.files.iter().enumerate() {
+        let id = FileId(i);
+        if let Some(at) = file.invalid_utf8_at {
+            let span = Span::new(at, at);
+            diagnostics.push(
+                Diagnostic::new(codes::INVALID_UTF8, id, span, "the file is not valid UTF-8", "first invalid byte here")
+                    .with_help("save the file as UTF-8 (camp files are always UTF-8)"),
+            );
+            asts.push(ast::File::default());
+            continue;
+        }
+        let parsed = camp_grammar::parse(&file.text);
+        if parsed.file.items.is_empty() && parsed.errors.is_empty() {
+            diagnostics.push(
+                Diagnostic::new(codes::EMPTY_FILE, id, Span::new(0, 0), "the file defines nothing", "empty file")
+                    .with_help("add a `schema`, `policy`, `segment`, `message` or `campaign`, or delete the file"),
+            );
+        }
+        diagnostics.extend(parsed.errors.into_iter().map(|e| syntax(id, e)));
+        asts.push(parsed.file);
+    }
+    let files: Vec<(FileId, &ast::File)> = asts.iter().enumerate().map(|(i, f)| (FileId(i), f)).collect();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check::check(&files))) {
+        Ok(found) => diagnostics.extend(found),
+        Err(_) => diagnostics.push(
+            Diagnostic::new(codes::INTERNAL, FileId(0), Span::new(0, 0), "the checker failed on this workspace", "internal error")
+                .with_help("please report this with the files that cause it"),
+        ),
+    }
+    sort(&mut diagnostics);
+    Analysis { diagnostics, asts }
+}
+
+/// Files in order, then positions, so output is stable.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (a.primary.file, a.primary.span.start, a.code.id, &a.message).cmp(&(b.primary.file, b.primary.span.start, b.code.id, &b.message))
+    });
+}
+
+fn syntax(file: FileId, e: SyntaxError) -> Diagnostic {
+    let code = match e.kind {
+        SyntaxErrorKind::Unexpected => codes::SYNTAX,
+        SyntaxErrorKind::NestingTooDeep => codes::NESTING_TOO_DEEP,
+        SyntaxErrorKind::UnterminatedString => codes::UNTERMINATED_STRING,
+        SyntaxErrorKind::FileTooLarge => codes::FILE_TOO_LARGE,
+        SyntaxErrorKind::BadPlaceholder => codes::BAD_PLACEHOLDER,
+    };
+    let d = Diagnostic::new(code, file, e.span, e.message, e.label);
+    match e.help {
+        Some(h) => d.with_help(h),
+        None => d,
+    }
+}
+
+/// A diagnostic for a path that could not be read (exit code 2).
+pub fn unreadable(file: FileId, reason: &str) -> Diagnostic {
+    Diagnostic::new(codes::UNREADABLE, file, Span::new(0, 0), format!("cannot read the file: {reason}"), "unreadable")
+        .with_help("check that the path exists and that you may read it")
+}

@@ -1,0 +1,112 @@
+//! Korean ad law (정보통신망법 제50조) for `kind ad` campaigns.
+
+use super::template::Facts;
+use super::Env;
+use crate::codes;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::source::FileId;
+use crate::types::FieldType;
+use camp_grammar::ast::{self, CmpOp, Expr, ExprKind, Span};
+use std::collections::BTreeSet;
+
+pub const AD_PREFIX: &str = "(광고)";
+
+/// Body rules: "(광고)" first, the sender, and the free opt-out line.
+pub fn check_ad_body(env: &Env, sink: &mut Sink, file: FileId, message: &ast::Message, body: &Facts, body_span: Span, campaign: (FileId, Span)) {
+    let text_start = Span::new(body_span.start, (body_span.start + 1).min(body_span.end));
+    if !body.leading_text.starts_with(AD_PREFIX) {
+        let lookalike = looks_like_prefix(&body.leading_text);
+        let message_text = match &lookalike {
+            Some(found) => format!("ad text starts with `{found}`, not exactly `{AD_PREFIX}`"),
+            None => format!("ad text must start with `{AD_PREFIX}`"),
+        };
+        sink.push(
+            Diagnostic::new(codes::AD_PREFIX, file, text_start, message_text, "the text starts here")
+                .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+                .with_help(match lookalike {
+                    Some(found) => format!("replace `{found}` with `{AD_PREFIX}`"),
+                    None => format!("begin the text with `{AD_PREFIX}`, e.g. `\"{AD_PREFIX} #{{sender}} ..\"`"),
+                }),
+        );
+    }
+    let contains = |policy: &Option<String>| policy.as_deref().is_some_and(|t| !t.trim().is_empty() && body.literal_text.contains(t));
+    if !body.has_sender && !contains(&env.policy.sender) {
+        sink.push(
+            Diagnostic::new(codes::AD_SENDER, file, message.name.span, format!("ad `{}` does not name the sender", message.name.name), "no sender")
+                .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+                .with_help(format!("add `#{{sender}}` after `{AD_PREFIX}`")),
+        );
+    }
+    if !body.has_optout && !contains(&env.policy.optout) {
+        sink.push(
+            Diagnostic::new(codes::AD_OPTOUT, file, message.name.span, format!("ad `{}` has no free opt-out line", message.name.name), "no opt-out")
+                .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+                .with_help("add `#{optout}` at the end of the text"),
+        );
+    }
+}
+
+/// `[광고]`, `(광 고)`, ` (광고)`, `광고`: the author meant the prefix but
+/// wrote it differently; returns what they wrote.
+fn looks_like_prefix(text: &str) -> Option<String> {
+    const BRACKETS: &str = "([{<【（)]}>】）";
+    let head: String = text.chars().take(10).collect();
+    let squeezed: String = head.chars().filter(|c| !c.is_whitespace() && !BRACKETS.contains(*c)).collect();
+    if !squeezed.starts_with("광고") {
+        return None;
+    }
+    let end = head.find('고')? + '고'.len_utf8();
+    let close: usize = head[end..].chars().take_while(|c| c.is_whitespace() || BRACKETS.contains(*c)).map(char::len_utf8).sum();
+    Some(head[..end + close].trim_end().to_string())
+}
+
+/// The consent fields a condition requires to be true for everyone it
+/// selects: `and` unions, `or` intersects, `not` requires nothing.
+pub fn required_consents(env: &Env, e: &Expr, depth: usize) -> BTreeSet<String> {
+    if depth > camp_grammar::MAX_NESTING {
+        return BTreeSet::new();
+    }
+    match &e.kind {
+        ExprKind::And(items) => items.iter().flat_map(|i| required_consents(env, i, depth + 1)).collect(),
+        ExprKind::Or(items) => {
+            let mut sets = items.iter().map(|i| required_consents(env, i, depth + 1));
+            let first = sets.next().unwrap_or_default();
+            sets.fold(first, |acc, s| acc.intersection(&s).cloned().collect())
+        }
+        ExprKind::Compare { op: CmpOp::Eq, lhs, rhs } if matches!(rhs.kind, ExprKind::Bool(true)) => required_consents(env, lhs, depth + 1),
+        ExprKind::Path(p) => {
+            let names: Vec<&str> = p.segments.iter().map(|s| s.name.as_str()).collect();
+            match names.as_slice() {
+                ["customer", field] => env
+                    .schema
+                    .customer
+                    .as_ref()
+                    .and_then(|c| c.field(field))
+                    .filter(|f| f.ty == FieldType::Consent)
+                    .map(|f| BTreeSet::from([f.name.clone()]))
+                    .unwrap_or_default(),
+                [segment] => env.segments.get(segment).map(|d| required_consents(env, &d.item.cond, depth + 1)).unwrap_or_default(),
+                _ => BTreeSet::new(),
+            }
+        }
+        _ => BTreeSet::new(),
+    }
+}
+
+/// The consent fields that permit night-time ads: those named in the
+/// policy's quiet-hours `unless`, else consent fields whose name or alias
+/// says night (`night`, `야간`).
+pub fn night_consents(env: &Env) -> BTreeSet<String> {
+    let from_policy: BTreeSet<String> = env.policy.quiet_hours.iter().filter_map(|r| r.unless.as_ref()).flat_map(|u| required_consents(env, u, 0)).collect();
+    if !from_policy.is_empty() {
+        return from_policy;
+    }
+    env.schema
+        .customer
+        .iter()
+        .flat_map(|c| &c.fields)
+        .filter(|f| f.ty == FieldType::Consent)
+        .filter(|f| f.name.contains("night") || f.alias.as_deref().is_some_and(|a| a.contains("야간") || a.contains("night")))
+        .map(|f| f.name.clone())
+        .collect()
+}

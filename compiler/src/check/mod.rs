@@ -1,0 +1,168 @@
+//! The checker: every rule of DESIGN §4, reporting all problems it finds.
+//!
+//! Passes, in order: collect definitions (duplicates), build the schema and
+//! policy models, check segments (and their cycles), then check each
+//! campaign together with the messages it sends, on each of its channels.
+
+pub(crate) mod campaign;
+pub(crate) mod compliance;
+pub(crate) mod expr;
+pub(crate) mod message;
+pub(crate) mod policy;
+pub(crate) mod segments;
+pub(crate) mod template;
+pub(crate) mod timing;
+
+use crate::codes;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::policy::PolicyModel;
+use crate::schema::{self, SchemaModel};
+use crate::source::FileId;
+use camp_grammar::ast::{self, Ident, Item};
+use std::collections::{HashMap, HashSet};
+
+/// A named definition and the file it lives in.
+pub struct Def<'a, T> {
+    pub file: FileId,
+    pub item: &'a T,
+}
+
+impl<T> Clone for Def<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Def<'_, T> {}
+
+/// What every pass reads; diagnostics go to a separate [`Sink`].
+pub struct Env<'a> {
+    pub schema: SchemaModel,
+    pub policy: PolicyModel,
+    pub segments: HashMap<&'a str, Def<'a, ast::Segment>>,
+    pub messages: HashMap<&'a str, Def<'a, ast::Message>>,
+    pub campaigns: Vec<Def<'a, ast::Campaign>>,
+}
+
+impl<'a> Env<'a> {
+    pub fn segment_names(&self) -> impl Iterator<Item = &'a str> + Clone + '_ {
+        self.segments.keys().copied()
+    }
+    pub fn message_names(&self) -> impl Iterator<Item = &'a str> + Clone + '_ {
+        self.messages.keys().copied()
+    }
+}
+
+/// Checks parsed files. `files[i]` is the AST of `FileId(i)`; `has_schema`
+/// problems and everything else are reported, none stops the others.
+pub fn check(files: &[(FileId, &ast::File)]) -> Vec<Diagnostic> {
+    let mut sink = Sink::default();
+    let mut schemas = Vec::new();
+    let mut policies = Vec::new();
+    let mut segments: HashMap<&str, Def<ast::Segment>> = HashMap::new();
+    let mut messages: HashMap<&str, Def<ast::Message>> = HashMap::new();
+    let mut campaigns: Vec<Def<ast::Campaign>> = Vec::new();
+    let mut campaign_names: HashMap<&str, (FileId, &Ident)> = HashMap::new();
+
+    for &(file, ast) in files {
+        for item in &ast.items {
+            match item {
+                Item::Schema(s) => schemas.push((file, s)),
+                Item::Policy(p) => policies.push((file, p)),
+                Item::Segment(s) => {
+                    define(&mut sink, "segment", file, &s.name, segments.get(s.name.name.as_str()).map(|d| (d.file, &d.item.name)));
+                    segments.entry(&s.name.name).or_insert(Def { file, item: s });
+                }
+                Item::Message(m) => {
+                    define(&mut sink, "message", file, &m.name, messages.get(m.name.name.as_str()).map(|d| (d.file, &d.item.name)));
+                    messages.entry(&m.name.name).or_insert(Def { file, item: m });
+                }
+                Item::Campaign(c) => {
+                    define(&mut sink, "campaign", file, &c.name, campaign_names.get(c.name.name.as_str()).copied());
+                    if !campaign_names.contains_key(c.name.name.as_str()) {
+                        campaign_names.insert(&c.name.name, (file, &c.name));
+                        campaigns.push(Def { file, item: c });
+                    }
+                }
+            }
+        }
+    }
+
+    let schema = schema::build(&schemas, &mut sink);
+    let uses_schema = !segments.is_empty() || !messages.is_empty() || !campaigns.is_empty();
+    if schema.customer.is_none() && (uses_schema || !schemas.is_empty()) {
+        let d = match schemas.first() {
+            Some((file, s)) => Diagnostic::new(
+                codes::NO_SCHEMA,
+                *file,
+                keyword_span(s.span, 6),
+                "the schema has no customer table",
+                "no `customer from ..` inside",
+            ),
+            None => {
+                let (file, span) = first_item_span(files);
+                Diagnostic::new(
+                    codes::NO_SCHEMA,
+                    file,
+                    span,
+                    "the workspace has no schema",
+                    "this needs a customer schema to be checked against",
+                )
+            }
+        };
+        sink.push(d.with_help(
+            "add a schema.camp with `schema { customer from \"customers\" key id { id: id .. } }`, or check the folder that holds it",
+        ));
+    }
+
+    let mut env = Env {
+        schema,
+        policy: PolicyModel::default(),
+        segments,
+        messages,
+        campaigns,
+    };
+    env.policy = policy::build(&env, &mut sink, &policies);
+    segments::check(&env, &mut sink);
+    let mut sent: HashSet<&str> = HashSet::new();
+    for def in &env.campaigns {
+        campaign::check(&env, &mut sink, *def, &mut sent);
+    }
+    message::check_unsent(&env, &mut sink, &sent);
+    let mut diagnostics = sink.diagnostics;
+    dedupe(&mut diagnostics);
+    diagnostics
+}
+
+/// A message sent by two campaigns is checked twice; report each problem once.
+fn dedupe(diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen = HashSet::new();
+    diagnostics.retain(|d| seen.insert((d.code.id, d.primary.file, d.primary.span, d.message.clone())));
+}
+
+fn define(sink: &mut Sink, what: &str, file: FileId, name: &Ident, first: Option<(FileId, &Ident)>) {
+    if let Some((first_file, first)) = first {
+        sink.push(
+            Diagnostic::new(
+                codes::DUPLICATE,
+                file,
+                name.span,
+                format!("{what} `{}` is defined twice", name.name),
+                "second definition",
+            )
+            .with_label(first_file, first.span, "first defined here")
+            .with_help(format!("rename one of them or remove the duplicate {what}")),
+        );
+    }
+}
+
+fn first_item_span(files: &[(FileId, &ast::File)]) -> (FileId, camp_grammar::Span) {
+    files
+        .iter()
+        .find_map(|(f, a)| a.items.first().map(|i| (*f, keyword_span(i.span(), 8))))
+        .unwrap_or_default()
+}
+
+/// The span of an item's leading keyword, for diagnostics about a whole item.
+pub(crate) fn keyword_span(span: camp_grammar::Span, len: usize) -> camp_grammar::Span {
+    camp_grammar::Span::new(span.start, (span.start + len).min(span.end))
+}

@@ -1,0 +1,377 @@
+//! Templates: names and types of `#{..}` placeholders, and the worst-case
+//! rendered size of each part, in characters and in EUC-KR/CP949 bytes.
+
+use super::expr::{self, Scope, Trigger};
+use super::Env;
+use crate::codes;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::suggest::help_for;
+use crate::types::FieldType;
+use camp_grammar::ast::{Placeholder, Span, Template, TemplateSegment};
+
+/// A worst-case size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Size {
+    pub chars: usize,
+    /// EUC-KR/CP949 bytes; characters it cannot encode count 2.
+    pub bytes: usize,
+}
+
+impl Size {
+    pub fn add(self, other: Size) -> Size {
+        Size {
+            chars: self.chars.saturating_add(other.chars),
+            bytes: self.bytes.saturating_add(other.bytes),
+        }
+    }
+    pub fn max(self, other: Size) -> Size {
+        Size {
+            chars: self.chars.max(other.chars),
+            bytes: self.bytes.max(other.bytes),
+        }
+    }
+    /// Digits and other ASCII only.
+    fn ascii(n: usize) -> Size {
+        Size { chars: n, bytes: n }
+    }
+    /// Any character: up to 2 bytes in EUC-KR.
+    fn any(n: usize) -> Size {
+        Size {
+            chars: n,
+            bytes: n.saturating_mul(2),
+        }
+    }
+}
+
+/// What checking one template found out.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub size: Size,
+    /// Placeholders whose size has no bound (a `text` without `max`).
+    pub unbounded: Vec<Span>,
+    /// Characters EUC-KR cannot encode (emoji), with their spans.
+    pub unencodable: Vec<(Span, char)>,
+    pub has_sender: bool,
+    pub has_optout: bool,
+    /// The literal text before the first placeholder.
+    pub leading_text: String,
+    /// All literal text, for finding the policy's sender and opt-out lines.
+    pub literal_text: String,
+}
+
+/// The EUC-KR/CP949 size of literal text, noting characters it cannot encode.
+pub fn measure_text(text: &str, span: Span, unencodable: &mut Vec<(Span, char)>) -> Size {
+    let mut size = Size::default();
+    let mut encoder = encoding_rs::EUC_KR.new_encoder();
+    let mut buf = [0u8; 8];
+    for (i, c) in text.char_indices() {
+        size.chars += 1;
+        if c.is_ascii() {
+            size.bytes += 1;
+            continue;
+        }
+        let mut tmp = [0u8; 4];
+        let s = c.encode_utf8(&mut tmp);
+        let (result, _, written) = encoder.encode_from_utf8_without_replacement(s, &mut buf, false);
+        match result {
+            encoding_rs::EncoderResult::InputEmpty => size.bytes += written,
+            _ => {
+                size.bytes += 2;
+                // Text spans cover the source; point at the character when
+                // the text maps one-to-one, else at the whole segment.
+                let at = if span.len() == text.len() {
+                    Span::new(span.start + i, span.start + i + c.len_utf8())
+                } else {
+                    span
+                };
+                unencodable.push((at, c));
+                encoder = encoding_rs::EUC_KR.new_encoder();
+            }
+        }
+    }
+    size
+}
+
+pub fn check(env: &Env, sink: &mut Sink, scope: &Scope, template: &Template) -> Facts {
+    let mut facts = Facts::default();
+    let mut before_placeholder = true;
+    for segment in &template.segments {
+        match segment {
+            TemplateSegment::Text { text, span } => {
+                let size = measure_text(text, *span, &mut facts.unencodable);
+                facts.size = facts.size.add(size);
+                facts.literal_text.push_str(text);
+                if before_placeholder {
+                    facts.leading_text.push_str(text);
+                }
+            }
+            TemplateSegment::Placeholder(p) => {
+                before_placeholder = false;
+                let size = placeholder(env, sink, scope, p, &mut facts);
+                facts.size = facts.size.add(size);
+            }
+        }
+    }
+    facts
+}
+
+/// A value about to be printed: its type (`None` for policy text) and size.
+struct Value {
+    ty: Option<FieldType>,
+    size: Option<Size>,
+    nullable: bool,
+}
+
+fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &mut Facts) -> Size {
+    let Some(value) = resolve(env, sink, scope, p, facts) else {
+        return Size::default();
+    };
+    let mut ty = value.ty;
+    let mut size = value.size;
+    for filter in &p.filters {
+        let name = filter.name.name.as_str();
+        let Some(current) = &ty else {
+            sink.push(
+                Diagnostic::new(codes::BAD_FILTER, scope.file, filter.span, format!("`{name}` cannot format policy text"), "not a value")
+                    .with_help("remove the filter"),
+            );
+            return size.unwrap_or_default();
+        };
+        let (accepts, arity) = match name {
+            "won" | "number" => (matches!(current, FieldType::Int { .. } | FieldType::Money { .. } | FieldType::Decimal), 0),
+            "date" => (matches!(current, FieldType::Timestamp | FieldType::Date), 1),
+            _ => {
+                sink.push(
+                    Diagnostic::new(codes::UNKNOWN_FILTER, scope.file, filter.name.span, format!("unknown filter `{name}`"), "no such filter")
+                        .with_help(help_for(name, FILTERS, "filter")),
+                );
+                return size.unwrap_or_default();
+            }
+        };
+        if !accepts {
+            let takes = if name == "date" { "timestamps and dates" } else { "numbers and money" };
+            sink.push(
+                Diagnostic::new(codes::BAD_FILTER, scope.file, filter.span, format!("`{name}` formats {takes}, not {current}"), format!("applied to a {current}"))
+                    .with_label(scope.file, p.path.span, format!("this is a {current}"))
+                    .with_help("remove the filter, or print a value of the right type"),
+            );
+            return size.unwrap_or_default();
+        }
+        if filter.args.len() != arity {
+            let usage = if name == "date" { "`date(\"M월 d일\")`" } else { "it without arguments, e.g. `| won`" };
+            sink.push(
+                Diagnostic::new(codes::BAD_FILTER, scope.file, filter.span, format!("`{name}` takes {arity} argument{}", if arity == 1 { "" } else { "s" }), "wrong arguments")
+                    .with_help(format!("write {usage}")),
+            );
+            return size.unwrap_or_default();
+        }
+        size = Some(match name {
+            "won" => number_size(current).add(Size { chars: 1, bytes: 2 }),
+            "number" => number_size(current),
+            _ => date_size(filter.args.first().map(|a| a.value.as_str()).unwrap_or_default()),
+        });
+        ty = Some(FieldType::Text { max: None });
+    }
+    let mut size = size;
+    match &p.default {
+        Some(default) => {
+            let mut ignored = Vec::new();
+            let d = measure_text(&default.value, default.span, &mut ignored);
+            facts.unencodable.extend(ignored);
+            size = size.map(|s| s.max(d));
+        }
+        None if value.nullable => {
+            let path = camp_path(p);
+            sink.push(
+                Diagnostic::new(
+                    codes::NULLABLE_IN_TEMPLATE,
+                    scope.file,
+                    p.span,
+                    format!("`{path}` may be empty, and the message would read oddly without it"),
+                    "nullable value",
+                )
+                .with_help(format!("add a default: `#{{{path} ?? \"고객\"}}`")),
+            );
+        }
+        None => {}
+    }
+    match size {
+        Some(s) => s,
+        None => {
+            facts.unbounded.push(p.span);
+            Size::default()
+        }
+    }
+}
+
+const FILTERS: [&str; 3] = ["won", "number", "date"];
+
+fn camp_path(p: &Placeholder) -> String {
+    p.path.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".")
+}
+
+/// What a placeholder's path names: a customer field (or alias), `trigger.*`,
+/// `sender` or `optout`.
+fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &mut Facts) -> Option<Value> {
+    let first = p.path.segments.first()?;
+    let rest = &p.path.segments[1..];
+    let policy_text = |text: &Option<String>| text.as_ref().map(|t| measure_text(t, Span::default(), &mut Vec::new()));
+    match first.name.as_str() {
+        "sender" | "optout" if rest.is_empty() => {
+            let is_sender = first.name == "sender";
+            let text = if is_sender { &env.policy.sender } else { &env.policy.optout };
+            if text.is_none() {
+                sink.push(
+                    Diagnostic::new(codes::UNKNOWN_VARIABLE, scope.file, first.span, format!("`{}` is not set in the policy", first.name), "nothing to print")
+                        .with_help(format!("add `{} \"..\"` to `policy {{ .. }}`", first.name)),
+                );
+            }
+            if is_sender {
+                facts.has_sender = true;
+            } else {
+                facts.has_optout = true;
+            }
+            Some(Value {
+                ty: None,
+                size: policy_text(text).or(Some(Size::default())),
+                nullable: false,
+            })
+        }
+        "customer" | "trigger" => stored(env, sink, scope, p),
+        name => {
+            let customer = env.schema.customer.as_ref()?;
+            if customer.field(name).is_some() {
+                // `#{고객명}` is `#{customer.고객명}`.
+                let mut path = p.path.clone();
+                path.segments.insert(0, camp_grammar::ast::Ident { name: "customer".into(), span: first.span });
+                let q = Placeholder { path, ..p.clone() };
+                return stored(env, sink, scope, &q);
+            }
+            let trigger_props: Vec<&str> = match scope.trigger {
+                Trigger::Event { event: Some(e), .. } => e.names().collect(),
+                _ => Vec::new(),
+            };
+            let help = if trigger_props.contains(&name) {
+                format!("event properties need their prefix: write `trigger.{name}`")
+            } else {
+                let candidates = customer.names().chain(["sender", "optout", "customer", "trigger"]);
+                help_for(name, candidates, "variable")
+            };
+            sink.push(
+                Diagnostic::new(codes::UNKNOWN_VARIABLE, scope.file, first.span, format!("unknown template variable `{name}`"), "not a field, alias or policy text")
+                    .with_help(help),
+            );
+            None
+        }
+    }
+}
+
+fn stored(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder) -> Option<Value> {
+    let resolved = expr::resolve_stored(env, sink, scope, &p.path)?;
+    let field = resolved.field?;
+    let ty = field.ty.clone();
+    if matches!(ty, FieldType::Bool | FieldType::Consent) {
+        sink.push(
+            Diagnostic::new(codes::NOT_PRINTABLE, scope.file, p.path.span, format!("`{}` is a yes/no value; it prints as `true` or `false`", field.name), "yes/no value")
+                .with_help("branch on it with `if` and write the two texts instead"),
+        );
+        return None;
+    }
+    Some(Value {
+        size: value_size(&ty),
+        ty: Some(ty),
+        nullable: resolved.nullable,
+    })
+}
+
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// The printed size of a value with no filter; `None` when unbounded.
+pub fn value_size(ty: &FieldType) -> Option<Size> {
+    Some(match ty {
+        FieldType::Text { max: Some(n) } => Size::any(usize::try_from(*n).unwrap_or(usize::MAX)),
+        FieldType::Text { max: None } => return None,
+        // Without `max`, any 64-bit value: 19 digits and a sign.
+        FieldType::Int { max } | FieldType::Money { max } => Size::ascii(max.map_or(20, digits)),
+        FieldType::Decimal => Size::ascii(24),
+        FieldType::Id | FieldType::Ref(_) => Size::ascii(36),
+        FieldType::Timestamp => Size::ascii(16),
+        FieldType::Date => Size::ascii(10),
+        FieldType::Enum(values) => values
+            .iter()
+            .map(|v| measure_text(v, Span::default(), &mut Vec::new()))
+            .fold(Size::default(), Size::max),
+        FieldType::Bool | FieldType::Consent => Size::ascii(5),
+        FieldType::Phone => Size::ascii(16),
+        FieldType::Email => Size::ascii(254),
+        FieldType::Tz => Size::ascii(32),
+    })
+}
+
+/// `12,900`: digits plus a comma per three.
+fn number_size(ty: &FieldType) -> Size {
+    match ty {
+        FieldType::Int { max: Some(n) } | FieldType::Money { max: Some(n) } => {
+            let d = digits(*n);
+            Size::ascii(d + (d - 1) / 3)
+        }
+        // -9,223,372,036,854,775,808
+        FieldType::Int { max: None } | FieldType::Money { max: None } => Size::ascii(26),
+        _ => Size::ascii(32),
+    }
+}
+
+/// The widest text a `date("..")` pattern prints: `yyyy` 4, `yy` 2, `M`
+/// `MM` `d` `dd` `H` `HH` `h` `hh` `m` `mm` `s` `ss` 2, `E` one Hangul
+/// weekday, `a` 오전/오후; other characters print as themselves.
+pub fn date_size(pattern: &str) -> Size {
+    let mut size = Size::default();
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        let piece = match c {
+            'y' if run == 2 => Size::ascii(2),
+            'y' => Size::ascii(4),
+            'M' | 'd' | 'H' | 'h' | 'm' | 's' => Size::ascii(2),
+            'E' => Size::any(1),
+            'a' => Size::any(2),
+            _ => {
+                let text: String = chars[i..i + run].iter().collect();
+                measure_text(&text, Span::default(), &mut Vec::new())
+            }
+        };
+        size = size.add(piece);
+        i += run;
+    }
+    size
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euc_kr_bytes_and_unencodable() {
+        let mut bad = Vec::new();
+        let s = measure_text("(광고) 안녕 A1", Span::new(0, 18), &mut bad);
+        assert_eq!(s, Size { chars: 10, bytes: 14 });
+        assert!(bad.is_empty());
+        let s = measure_text("hi😀", Span::new(0, 6), &mut bad);
+        assert_eq!(s.chars, 3);
+        assert_eq!(bad, vec![(Span::new(2, 6), '😀')]);
+    }
+
+    #[test]
+    fn widths() {
+        assert_eq!(value_size(&FieldType::Text { max: Some(20) }), Some(Size { chars: 20, bytes: 40 }));
+        assert_eq!(value_size(&FieldType::Int { max: Some(9_999) }), Some(Size::ascii(4)));
+        assert_eq!(number_size(&FieldType::Money { max: Some(10_000_000) }), Size::ascii(10));
+        assert_eq!(number_size(&FieldType::Money { max: Some(999) }), Size::ascii(3));
+        assert_eq!(date_size("M월 d일"), Size { chars: 7, bytes: 9 });
+        assert_eq!(date_size("yyyy-MM-dd"), Size::ascii(10));
+    }
+}

@@ -1,0 +1,6 @@
+//! The `camp` command line: finding a workspace's files, and printing what
+//! the compiler says about them.
+
+pub mod config;
+pub mod load;
+pub mod output;
