@@ -2,5 +2,6 @@
 //! the compiler says about them.
 
 pub mod config;
+pub mod fixture;
 pub mod load;
 pub mod output;

@@ -11,8 +11,6 @@ pub struct Loaded {
     /// Files named on the command line (or found in a folder named there);
     /// the rest of the workspace is loaded as context.
     pub targets: Vec<FileId>,
-    /// Files that could not be read, with the reason.
-    pub unreadable: Vec<(FileId, String)>,
     pub config: Config,
     pub root: PathBuf,
 }
@@ -67,6 +65,11 @@ fn display(path: &Path) -> String {
 }
 
 fn read(path: &Path) -> Result<Input, String> {
+    // Only regular files: reading a FIFO or a device could block forever.
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     Ok(match String::from_utf8(bytes) {
         Ok(text) => Input::Text(text),
@@ -89,14 +92,18 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
         paths.to_vec()
     };
     for p in &paths {
-        if !p.exists() {
+        if std::fs::symlink_metadata(p).is_err() {
             return Err(LoadError(format!("`{}` does not exist", p.display())));
         }
     }
     // The workspace is found from the first path; named files outside it
     // are still checked.
     let first = &paths[0];
-    let first_dir = if first.is_dir() { first.clone() } else { first.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone()) };
+    let first_dir = if first.is_dir() {
+        first.clone()
+    } else {
+        first.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone())
+    };
     let first_dir = if first_dir.as_os_str().is_empty() { cwd.clone() } else { first_dir };
     let root = find_root(&first_dir);
 
@@ -141,17 +148,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
 
     let mut workspace = Workspace::new();
     let mut targets = Vec::new();
-    let mut unreadable = Vec::new();
     for (path, is_target) in all {
         let shown = display(&path);
-        let id = match read(&path) {
-            Ok(input) => workspace.add(shown, input),
-            Err(reason) => {
-                let id = workspace.add(shown, Input::Text(String::new()));
-                unreadable.push((id, reason));
-                id
-            }
-        };
+        let input = read(&path).unwrap_or_else(|reason| Input::Unreadable { reason });
+        let id = workspace.add(shown, input);
         if is_target {
             targets.push(id);
         }
@@ -159,7 +159,6 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
     Ok(Loaded {
         workspace,
         targets,
-        unreadable,
         config,
         root: root.unwrap_or(first_dir),
     })

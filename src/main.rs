@@ -50,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 fn check(paths: &[PathBuf], format: Format) -> ExitCode {
-    let Loaded { workspace, unreadable, .. } = match load::load(paths) {
+    let Loaded { workspace, .. } = match load::load(paths) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
@@ -58,9 +58,8 @@ fn check(paths: &[PathBuf], format: Format) -> ExitCode {
         }
     };
     let analysis = camp_compiler::analyze(&workspace);
-    let mut diagnostics: Vec<_> = unreadable.iter().map(|(id, why)| camp_compiler::unreadable(*id, why)).collect();
-    diagnostics.extend(analysis.diagnostics);
-    camp_compiler::sort(&mut diagnostics);
+    let io_errors = analysis.has_io_errors();
+    let diagnostics = analysis.diagnostics;
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -76,9 +75,14 @@ fn check(paths: &[PathBuf], format: Format) -> ExitCode {
     }
     if let Format::Human = format {
         let files = workspace.files.len();
-        let _ = writeln!(out, "checked {files} file{}: {}", if files == 1 { "" } else { "s" }, output::summary(&diagnostics));
+        let _ = writeln!(
+            out,
+            "checked {files} file{}: {}",
+            if files == 1 { "" } else { "s" },
+            output::summary(&diagnostics)
+        );
     }
-    if !unreadable.is_empty() {
+    if io_errors {
         ExitCode::from(EXIT_USAGE)
     } else if diagnostics.iter().any(|d| d.is_error()) {
         ExitCode::from(EXIT_ERRORS)

@@ -7,7 +7,11 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 /// The human rendering of one diagnostic. `color` for terminals; tests use
 /// the colourless form.
 pub fn human(d: &Diagnostic, workspace: &Workspace, color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
     let report = Report::new(d, workspace);

@@ -56,10 +56,7 @@ pub struct PartLimit {
     pub max: Option<usize>,
 }
 
-const NONE: PartLimit = PartLimit {
-    allowed: false,
-    max: None,
-};
+const NONE: PartLimit = PartLimit { allowed: false, max: None };
 
 const fn up_to(max: usize) -> PartLimit {
     PartLimit {
@@ -68,10 +65,7 @@ const fn up_to(max: usize) -> PartLimit {
     }
 }
 
-const ANY: PartLimit = PartLimit {
-    allowed: true,
-    max: None,
-};
+const ANY: PartLimit = PartLimit { allowed: true, max: None };
 
 impl Channel {
     pub const ALL: [Channel; 10] = [

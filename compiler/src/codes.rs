@@ -107,7 +107,5 @@ pub fn lookup(id: &str) -> Option<&'static Code> {
 /// `camp explain` never mistakes a campaign name for one.
 pub fn looks_like_code(word: &str) -> bool {
     let bytes = word.as_bytes();
-    bytes.len() == 5
-        && matches!(bytes[0], b'E' | b'W' | b'e' | b'w')
-        && bytes[1..].iter().all(u8::is_ascii_digit)
+    bytes.len() == 5 && matches!(bytes[0], b'E' | b'W' | b'e' | b'w') && bytes[1..].iter().all(u8::is_ascii_digit)
 }

@@ -42,13 +42,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(
-        code: Code,
-        file: FileId,
-        span: Span,
-        message: impl Into<String>,
-        label: impl Into<String>,
-    ) -> Self {
+    pub fn new(code: Code, file: FileId, span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
         Diagnostic {
             code,
             message: message.into(),
@@ -89,6 +83,9 @@ impl Diagnostic {
 #[derive(Debug, Default)]
 pub struct Sink {
     pub diagnostics: Vec<Diagnostic>,
+    /// Names the type checker resolved as segments, with where: the edges
+    /// of the segment graph, for cycle detection.
+    pub segment_uses: Vec<(String, Span)>,
 }
 
 impl Sink {

@@ -21,7 +21,14 @@ pub use source::{FileId, LineCol, SourceFile};
 pub enum Input {
     Text(String),
     /// Bytes that are not UTF-8; `valid_up_to` is where the first bad byte is.
-    InvalidUtf8 { lossy: String, valid_up_to: usize },
+    InvalidUtf8 {
+        lossy: String,
+        valid_up_to: usize,
+    },
+    /// The file could not be read at all.
+    Unreadable {
+        reason: String,
+    },
 }
 
 /// Every file of a workspace, checked together.
@@ -48,6 +55,11 @@ impl Workspace {
                 file.invalid_utf8_at = Some(valid_up_to);
                 self.files.push(file);
             }
+            Input::Unreadable { reason } => {
+                let mut file = SourceFile::new(path, String::new());
+                file.unreadable = Some(reason);
+                self.files.push(file);
+            }
         }
         id
     }
@@ -68,6 +80,11 @@ impl Analysis {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// Whether some file could not be read (an IO problem: exit code 2).
+    pub fn has_io_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.code == codes::UNREADABLE)
+    }
 }
 
 /// Parses and checks every file of the workspace. Never panics: a bug in a
@@ -77,11 +94,22 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
     let mut asts = Vec::with_capacity(workspace.files.len());
     for (i, file) in workspace.files.iter().enumerate() {
         let id = FileId(i);
+        if let Some(reason) = &file.unreadable {
+            diagnostics.push(unreadable(id, reason));
+            asts.push(ast::File::default());
+            continue;
+        }
         if let Some(at) = file.invalid_utf8_at {
             let span = Span::new(at, at);
             diagnostics.push(
-                Diagnostic::new(codes::INVALID_UTF8, id, span, "the file is not valid UTF-8", "first invalid byte here")
-                    .with_help("save the file as UTF-8 (camp files are always UTF-8)"),
+                Diagnostic::new(
+                    codes::INVALID_UTF8,
+                    id,
+                    span,
+                    "the file is not valid UTF-8",
+                    "first invalid byte here",
+                )
+                .with_help("save the file as UTF-8 (camp files are always UTF-8)"),
             );
             asts.push(ast::File::default());
             continue;
@@ -96,12 +124,22 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         diagnostics.extend(parsed.errors.into_iter().map(|e| syntax(id, e)));
         asts.push(parsed.file);
     }
-    let files: Vec<(FileId, &ast::File)> = asts.iter().enumerate().map(|(i, f)| (FileId(i), f)).collect();
+    let files: Vec<(FileId, &ast::File, &str)> = asts
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (FileId(i), f, workspace.files[i].text.as_str()))
+        .collect();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check::check(&files))) {
         Ok(found) => diagnostics.extend(found),
         Err(_) => diagnostics.push(
-            Diagnostic::new(codes::INTERNAL, FileId(0), Span::new(0, 0), "the checker failed on this workspace", "internal error")
-                .with_help("please report this with the files that cause it"),
+            Diagnostic::new(
+                codes::INTERNAL,
+                FileId(0),
+                Span::new(0, 0),
+                "the checker failed on this workspace",
+                "internal error",
+            )
+            .with_help("please report this with the files that cause it"),
         ),
     }
     sort(&mut diagnostics);
@@ -131,7 +169,13 @@ fn syntax(file: FileId, e: SyntaxError) -> Diagnostic {
 }
 
 /// A diagnostic for a path that could not be read (exit code 2).
-pub fn unreadable(file: FileId, reason: &str) -> Diagnostic {
-    Diagnostic::new(codes::UNREADABLE, file, Span::new(0, 0), format!("cannot read the file: {reason}"), "unreadable")
-        .with_help("check that the path exists and that you may read it")
+fn unreadable(file: FileId, reason: &str) -> Diagnostic {
+    Diagnostic::new(
+        codes::UNREADABLE,
+        file,
+        Span::new(0, 0),
+        format!("cannot read the file: {reason}"),
+        "unreadable",
+    )
+    .with_help("check that the path exists and that you may read it")
 }

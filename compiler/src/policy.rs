@@ -47,11 +47,8 @@ pub struct QuietRule {
 impl QuietRule {
     /// Whether minute-of-day `m` is quiet.
     pub fn contains(&self, m: u32) -> bool {
-        if self.from <= self.to {
-            self.from <= m && m < self.to
-        } else {
-            m >= self.from || m < self.to
-        }
+        // from == to is refused when the rule is built.
+        crate::check::timing::in_range(self.from, self.to, m)
     }
 }
 

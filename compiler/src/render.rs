@@ -57,12 +57,19 @@ struct Named<'f>(&'f SourceFile);
 impl SourceCode for Named<'_> {
     fn read_span<'a>(&'a self, span: &SourceSpan, before: usize, after: usize) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let inner = self.0.text.read_span(span, before, after)?;
+        // miette counts the header's column in bytes; ours count characters,
+        // as the JSON output and the editor do.
+        let column = if before == 0 && after == 0 {
+            self.0.line_col(span.offset()).column - 1
+        } else {
+            inner.column()
+        };
         Ok(Box::new(MietteSpanContents::new_named(
             self.0.path.clone(),
             inner.data(),
             *inner.span(),
             inner.line(),
-            inner.column(),
+            column,
             inner.line_count(),
         )))
     }
@@ -110,8 +117,11 @@ impl miette::Diagnostic for Report<'_> {
         let file = self.workspace.file(self.diagnostic.primary.file);
         let primary = &self.diagnostic.primary;
         let same_file = self.diagnostic.secondary.iter().filter(move |l| l.file == primary.file);
-        let labels = std::iter::once(LabeledSpan::new_primary_with_span(Some(primary.message.clone()), span(primary.span, file)))
-            .chain(same_file.map(move |l| LabeledSpan::new_with_span(Some(l.message.clone()), span(l.span, file))));
+        let labels = std::iter::once(LabeledSpan::new_primary_with_span(
+            Some(primary.message.clone()),
+            span(primary.span, file),
+        ))
+        .chain(same_file.map(move |l| LabeledSpan::new_with_span(Some(l.message.clone()), span(l.span, file))));
         Some(Box::new(labels))
     }
 
@@ -145,7 +155,10 @@ impl miette::Diagnostic for Note<'_> {
         self.source.as_ref().map(|n| n as &dyn SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(None, span(self.label.span, self.file)))))
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
+            None,
+            span(self.label.span, self.file),
+        ))))
     }
 }
 

@@ -36,9 +36,7 @@ pub struct TableModel {
 impl TableModel {
     /// A field by name or alias.
     pub fn field(&self, name: &str) -> Option<&FieldModel> {
-        self.fields
-            .iter()
-            .find(|f| f.name == name || f.alias.as_deref() == Some(name))
+        self.fields.iter().find(|f| f.name == name || f.alias.as_deref() == Some(name))
     }
 
     /// Every name a field answers to, for suggestions.
@@ -85,9 +83,7 @@ pub struct EventModel {
 
 impl EventModel {
     pub fn prop(&self, name: &str) -> Option<&FieldModel> {
-        self.props
-            .iter()
-            .find(|f| f.name == name || f.alias.as_deref() == Some(name))
+        self.props.iter().find(|f| f.name == name || f.alias.as_deref() == Some(name))
     }
     pub fn names(&self) -> impl Iterator<Item = &str> + Clone {
         self.props
@@ -119,13 +115,30 @@ impl SchemaModel {
     }
     /// The customer field that holds the time zone, if any.
     pub fn timezone_field(&self) -> Option<&FieldModel> {
-        self.customer
-            .as_ref()?
-            .fields
-            .iter()
-            .find(|f| f.ty == FieldType::Tz)
+        self.customer.as_ref()?.fields.iter().find(|f| f.ty == FieldType::Tz)
     }
 }
+
+/// Type names from other languages, and camp's name for them.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("string", "text"),
+    ("varchar", "text"),
+    ("str", "text"),
+    ("integer", "int"),
+    ("number", "int"),
+    ("bigint", "int"),
+    ("long", "int"),
+    ("boolean", "bool"),
+    ("datetime", "timestamp"),
+    ("timestamptz", "timestamp"),
+    ("float", "decimal"),
+    ("double", "decimal"),
+    ("numeric", "decimal"),
+    ("currency", "money"),
+    ("krw", "money"),
+    ("uuid", "id"),
+    ("timezone", "tz"),
+];
 
 const TYPE_NAMES: &[&str] = &[
     "id",
@@ -207,7 +220,9 @@ fn collect_item(file: FileId, item: &ast::SchemaItem, model: &mut SchemaModel, s
                         "second `events` table",
                     )
                     .with_label(first.file, keyword_span(first.span, "events"), "first one here")
-                    .with_help("keep one `events from ..` line; give other events a table of their own with `event NAME from \"TABLE\" ..`"),
+                    .with_help(
+                        "keep one `events from ..` line; give other events a table of their own with `event NAME from \"TABLE\" ..`",
+                    ),
                 );
                 return;
             }
@@ -237,7 +252,10 @@ fn collect_item(file: FileId, item: &ast::SchemaItem, model: &mut SchemaModel, s
                         "the shared events table does not say where its columns are",
                         format!("missing {}", missing.join(", ")),
                     )
-                    .with_help(format!("add {}", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and "))),
+                    .with_help(format!(
+                        "add {}",
+                        missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and ")
+                    )),
                 );
             }
             model.events_table = Some(events_table);
@@ -263,7 +281,10 @@ fn collect_item(file: FileId, item: &ast::SchemaItem, model: &mut SchemaModel, s
                                 format!("event `{}` does not say where its customer and time columns are", decl.name.name),
                                 format!("missing {}", missing.join(", ")),
                             )
-                            .with_help(format!("add {}", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and "))),
+                            .with_help(format!(
+                                "add {}",
+                                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and ")
+                            )),
                         );
                     }
                     EventStorage::Own {
@@ -331,11 +352,7 @@ fn table(file: FileId, decl: &ast::TableDecl, sink: &mut Sink) -> TableModel {
                 format!("key `{}` is not a field of `{}`", decl.key.name, table.name),
                 "no such field",
             )
-            .with_help(help_for(
-                &decl.key.name,
-                table.fields.iter().map(|f| f.name.as_str()),
-                "field",
-            )),
+            .with_help(help_for(&decl.key.name, table.fields.iter().map(|f| f.name.as_str()), "field")),
         );
     }
     table
@@ -418,6 +435,16 @@ fn field_type(file: FileId, ty: &ast::TypeExpr, sink: &mut Sink) -> Option<Field
         TypeKind::Tz => FieldType::Tz,
         TypeKind::Ref(table) => FieldType::Ref(table.name.clone()),
         TypeKind::Unknown(name) => {
+            let help = match SYNONYMS.iter().find(|(s, _)| s.eq_ignore_ascii_case(&name.name)) {
+                Some((_, t)) => format!("camp calls this type `{t}`"),
+                None => match crate::suggest::did_you_mean(&name.name, TYPE_NAMES.iter().copied()) {
+                    Some(t) => format!("did you mean `{t}`?"),
+                    None => format!(
+                        "field types are {}",
+                        TYPE_NAMES.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                },
+            };
             sink.push(
                 Diagnostic::new(
                     codes::UNKNOWN_TYPE,
@@ -426,7 +453,7 @@ fn field_type(file: FileId, ty: &ast::TypeExpr, sink: &mut Sink) -> Option<Field
                     format!("unknown type `{}`", name.name),
                     "not a field type",
                 )
-                .with_help(help_for(&name.name, TYPE_NAMES.iter().copied(), "type")),
+                .with_help(help),
             );
             return None;
         }
@@ -473,7 +500,7 @@ fn check_default(file: FileId, ty: &FieldType, default: &Literal, sink: &mut Sin
                 format!("default does not fit type `{ty}`"),
                 "wrong kind of value",
             )
-            .with_help(format!("write a {ty} value, or remove the default")),
+            .with_help(format!("write {ty:#} value, or remove the default")),
         );
     }
 }

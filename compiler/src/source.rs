@@ -15,6 +15,8 @@ pub struct SourceFile {
     /// Set when the bytes were not UTF-8: where the first bad byte is
     /// (`text` then holds a lossy copy for display).
     pub invalid_utf8_at: Option<usize>,
+    /// Set when the file could not be read, with the reason.
+    pub unreadable: Option<String>,
     line_starts: Vec<usize>,
 }
 
@@ -29,16 +31,12 @@ impl SourceFile {
     pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
         let text = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         SourceFile {
             path: path.into(),
             text,
             invalid_utf8_at: None,
+            unreadable: None,
             line_starts,
         }
     }
@@ -53,10 +51,7 @@ impl SourceFile {
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
         let column = self.text[start..offset].chars().count() + 1;
-        LineCol {
-            line: line + 1,
-            column,
-        }
+        LineCol { line: line + 1, column }
     }
 
     /// The byte offset of a 0-based line start, if the line exists.

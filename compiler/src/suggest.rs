@@ -29,7 +29,10 @@ where
             if all.is_empty() {
                 format!("no {what} is defined")
             } else if all.len() <= 12 {
-                format!("known {what}s: {}", all.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
+                format!(
+                    "known {what}s: {}",
+                    all.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                )
             } else {
                 format!("check the spelling; {} {what}s are defined", all.len())
             }

@@ -6,10 +6,16 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldType {
     Id,
-    Text { max: Option<u64> },
-    Int { max: Option<u64> },
+    Text {
+        max: Option<u64>,
+    },
+    Int {
+        max: Option<u64>,
+    },
     Decimal,
-    Money { max: Option<u64> },
+    Money {
+        max: Option<u64>,
+    },
     Bool,
     Timestamp,
     Date,
@@ -65,19 +71,31 @@ impl Ty {
             (Enum(a), Enum(b)) => a == b,
             (Enum(_), Text) | (Text, Enum(_)) => true,
             // Keys are integers or text, as the database has them.
-            (Id | Ref(_), Id | Ref(_) | Int | Text) | (Int | Text, Id | Ref(_)) => {
-                match (self, other) {
-                    (Ref(a), Ref(b)) => a == b,
-                    _ => true,
-                }
-            }
+            (Id | Ref(_), Id | Ref(_) | Int | Text) | (Int | Text, Id | Ref(_)) => match (self, other) {
+                (Ref(a), Ref(b)) => a == b,
+                _ => true,
+            },
             _ => false,
         }
     }
 }
 
+/// "a" or "an" before a type name.
+pub fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// `{ty}` prints `int`; `{ty:#}` prints `an int`.
 impl fmt::Display for Ty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            let plain = self.to_string();
+            return write!(f, "{} {plain}", article(&plain));
+        }
         match self {
             Ty::Bool => f.write_str("bool"),
             Ty::Int => f.write_str("int"),
@@ -115,8 +133,13 @@ impl FieldType {
     }
 }
 
+/// `{ty}` prints `text(max 20)`; `{ty:#}` prints `a text(max 20)`.
 impl fmt::Display for FieldType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            let plain = self.to_string();
+            return write!(f, "{} {plain}", article(&plain));
+        }
         match self {
             FieldType::Text { max: Some(n) } => write!(f, "text(max {n})"),
             FieldType::Text { max: None } => f.write_str("text"),

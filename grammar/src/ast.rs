@@ -129,12 +129,18 @@ pub struct TypeExpr {
 pub enum TypeKind {
     Id,
     /// `text` or `text(max N)`: N characters.
-    Text { max: Option<IntLit> },
+    Text {
+        max: Option<IntLit>,
+    },
     /// `int` or `int(max N)`: the largest absolute value.
-    Int { max: Option<IntLit> },
+    Int {
+        max: Option<IntLit>,
+    },
     Decimal,
     /// `money` or `money(max N)`: whole KRW.
-    Money { max: Option<IntLit> },
+    Money {
+        max: Option<IntLit>,
+    },
     Bool,
     Timestamp,
     Date,
@@ -185,9 +191,15 @@ pub struct EventTable {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
     Int(IntLit),
-    Decimal { value: f64, span: Span },
+    Decimal {
+        value: f64,
+        span: Span,
+    },
     String(StringLit),
-    Bool { value: bool, span: Span },
+    Bool {
+        value: bool,
+        span: Span,
+    },
     /// A bare name, e.g. an enum value `bronze`.
     Ident(Ident),
 }
@@ -381,7 +393,10 @@ pub struct Template {
 pub enum TemplateSegment {
     /// Literal text, escapes resolved and continuation indentation removed.
     /// The span covers the source text it came from.
-    Text { text: String, span: Span },
+    Text {
+        text: String,
+        span: Span,
+    },
     Placeholder(Placeholder),
 }
 
@@ -485,7 +500,10 @@ pub enum Every {
     /// 0 = Monday .. 6 = Sunday
     DayOfWeek(u8),
     /// `15th of month`
-    DayOfMonth { day: u32, span: Span },
+    DayOfMonth {
+        day: u32,
+        span: Span,
+    },
 }
 
 /// `variant a 50% { steps }`

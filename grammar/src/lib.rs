@@ -2,8 +2,27 @@
 //!
 //! [`parse`] turns one file's text into an [`ast::File`] plus every syntax
 //! error found, recovering at the next top-level item after an error.
+//!
+//! How a file is read:
+//! 1. files over [`MAX_FILE_BYTES`] are refused;
+//! 2. `recover` cuts the file into chunks, one per top-level item, and finds
+//!    strings that never close;
+//! 3. `nesting` refuses chunks nested deeper than [`MAX_NESTING`], before
+//!    pest (which recurses on brackets) sees them;
+//! 4. `parser` runs the pest grammar (camp.pest) on each chunk and `build`
+//!    turns the pairs into the AST; `errors` words pest's failures.
 
 pub mod ast;
+
+mod build;
+mod errors;
+mod grammar;
+mod lex;
+mod nesting;
+mod parser;
+mod recover;
+mod strings;
+mod template;
 
 pub use ast::Span;
 
@@ -48,6 +67,41 @@ pub struct SyntaxError {
 
 /// Parses one file. Never panics, whatever the input.
 pub fn parse(source: &str) -> Parsed {
-    let _ = source;
-    Parsed::default()
+    if source.len() > MAX_FILE_BYTES {
+        return Parsed {
+            file: ast::File::default(),
+            errors: vec![too_large(source.len())],
+        };
+    }
+    let mut parsed = Parsed::default();
+    for chunk in recover::split(source) {
+        if let Some(problem) = chunk.problem {
+            parsed.errors.push(problem);
+            continue;
+        }
+        let text = &source[chunk.start..chunk.end];
+        if let Some(too_deep) = nesting::check(text, chunk.start) {
+            parsed.errors.push(too_deep);
+            continue;
+        }
+        if let Some(item) = parser::parse_chunk(source, &chunk, &mut parsed.errors) {
+            parsed.file.items.push(item);
+        }
+    }
+    // Chunks come in order, but errors inside one item may not.
+    parsed.errors.sort_by_key(|e| (e.span.start, e.span.end));
+    parsed
+}
+
+fn too_large(len: usize) -> SyntaxError {
+    SyntaxError {
+        kind: SyntaxErrorKind::FileTooLarge,
+        span: Span::new(0, 0),
+        message: format!(
+            "file too large: {len} bytes, more than the {} MiB a camp file may have",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+        label: "this file is not parsed".to_string(),
+        help: Some("split it into several `.camp` files".to_string()),
+    }
 }

@@ -15,8 +15,14 @@ use std::collections::HashSet;
 pub fn check_kind_name(sink: &mut Sink, file: FileId, kind: &Ident) {
     if !matches!(kind.name.as_str(), "ad" | "info") {
         sink.push(
-            Diagnostic::new(codes::UNKNOWN_SETTING, file, kind.span, format!("unknown kind `{}`", kind.name), "expected `ad` or `info`")
-                .with_help("write `kind ad` for advertising (광고성) or `kind info` for informational (정보성) messages"),
+            Diagnostic::new(
+                codes::UNKNOWN_SETTING,
+                file,
+                kind.span,
+                format!("unknown kind `{}`", kind.name),
+                "expected `ad` or `info`",
+            )
+            .with_help("write `kind ad` for advertising (광고성) or `kind info` for informational (정보성) messages"),
         );
     }
 }
@@ -26,8 +32,14 @@ pub fn channel(sink: &mut Sink, file: FileId, name: &Ident) -> Option<Channel> {
     let found = Channel::parse(&name.name);
     if found.is_none() {
         sink.push(
-            Diagnostic::new(codes::UNKNOWN_CHANNEL, file, name.span, format!("unknown channel `{}`", name.name), "not a channel")
-                .with_help(help_for(&name.name, Channel::names(), "channel")),
+            Diagnostic::new(
+                codes::UNKNOWN_CHANNEL,
+                file,
+                name.span,
+                format!("unknown channel `{}`", name.name),
+                "not a channel",
+            )
+            .with_help(help_for(&name.name, Channel::names(), "channel")),
         );
     }
     found
@@ -62,18 +74,32 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
     });
     let missing = |sink: &mut Sink, what: &str, help: &str| {
         sink.push(
-            Diagnostic::new(codes::MISSING_SETTING, file, name_span, format!("campaign `{}` has no `{what}`", campaign.name.name), format!("no `{what}`"))
-                .with_help(help.to_string()),
+            Diagnostic::new(
+                codes::MISSING_SETTING,
+                file,
+                name_span,
+                format!("campaign `{}` has no `{what}`", campaign.name.name),
+                format!("no `{what}`"),
+            )
+            .with_help(help.to_string()),
         );
     };
     if s.kind.is_none() {
         missing(sink, "kind", "add `kind ad` (광고성) or `kind info` (정보성)");
     }
     if s.channel.is_none() {
-        missing(sink, "channel", "add a channel, e.g. `channel lms` or `channel friendtalk fallback lms after 24h`");
+        missing(
+            sink,
+            "channel",
+            "add a channel, e.g. `channel lms` or `channel friendtalk fallback lms after 24h`",
+        );
     }
     if s.trigger.is_none() {
-        missing(sink, "trigger", "add `trigger on EVENT`, `trigger at 2026-12-01 11:00` or `trigger every monday at 11:00`");
+        missing(
+            sink,
+            "trigger",
+            "add `trigger on EVENT`, `trigger at 2026-12-01 11:00` or `trigger every monday at 11:00`",
+        );
     }
 
     // Channels: the primary and its fallbacks, with where each was named.
@@ -92,15 +118,27 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
         match &t.kind {
             TriggerKind::On { event, filter } => {
                 let ev = expr::event(env, sink, file, event);
-                trigger_scope = Trigger::Event { event: ev, file, span: t.span };
+                trigger_scope = Trigger::Event {
+                    event: ev,
+                    file,
+                    span: t.span,
+                };
                 if let Some(filter) = filter {
-                    let scope = Scope { file, trigger: trigger_scope, event: ev };
+                    let scope = Scope {
+                        file,
+                        trigger: trigger_scope,
+                        event: ev,
+                    };
                     expr::condition(env, sink, &scope, filter);
                 }
             }
             TriggerKind::At(dt) => {
                 timing::date_time(sink, file, dt);
-                scheduled_at = crate::policy::minutes(&ast::TimeOfDay { hour: dt.hour, minute: dt.minute, span: dt.span });
+                scheduled_at = crate::policy::minutes(&ast::TimeOfDay {
+                    hour: dt.hour,
+                    minute: dt.minute,
+                    span: dt.span,
+                });
                 trigger_scope = Trigger::Scheduled { file, span: t.span };
             }
             TriggerKind::Every { every, at } => {
@@ -121,7 +159,16 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
     }
 
     // Timing.
-    let own_quiet: Vec<QuietRule> = s.quiet.iter().filter_map(|q| timing::quiet_rule(env, sink, file, q, trigger_scope)).collect();
+    let own_quiet: Vec<QuietRule> = s
+        .quiet
+        .iter()
+        .filter_map(|q| timing::quiet_rule(env, sink, file, q, trigger_scope))
+        .collect();
+    for q in &s.quiet {
+        if let Some(unless) = &q.unless {
+            expr::condition(env, sink, &scope, unless);
+        }
+    }
     for cap in &s.caps {
         timing::check_cap(sink, file, cap);
     }
@@ -130,28 +177,43 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
         Some((f?, t?, span))
     });
     let primary = channels.first().map(|(c, _)| *c);
-    if let (Some((from, to, span)), Some(primary)) = (window, primary) {
-        let rules = timing::rules_for(&own_quiet, &env.policy.quiet_hours, kind, primary);
-        if timing::fully_quiet(from, to, rules.clone()) {
-            let mut d = Diagnostic::new(codes::WINDOW_IN_QUIET_HOURS, file, span, "the send window lies entirely inside quiet hours", "nothing can be sent in this window");
-            for r in rules {
-                d = d.with_label(r.file, r.span, "quiet hours here");
+    if let Some((from, to, span)) = window {
+        for (ch, _) in &channels {
+            let rules = timing::rules_for(&own_quiet, &env.policy.quiet_hours, kind, *ch);
+            if timing::fully_quiet(from, to, rules.clone()) {
+                let mut d = Diagnostic::new(
+                    codes::WINDOW_IN_QUIET_HOURS,
+                    file,
+                    span,
+                    format!("the send window lies entirely inside quiet hours for {}", ch.name()),
+                    "nothing can be sent in this window",
+                );
+                for r in rules {
+                    d = d.with_label(r.file, r.span, "quiet hours here");
+                }
+                sink.push(d.with_help("move the window into the hours when sending is allowed"));
+                break;
             }
-            sink.push(d.with_help("move the window into the hours when sending is allowed"));
         }
     }
-    if let (Some(at), Some(primary), Some(t)) = (scheduled_at, primary, s.trigger) {
-        let waits_first = s.steps.iter().take_while(|st| !matches!(st.kind, StepKind::Send { .. })).any(|st| matches!(st.kind, StepKind::Wait(_) | StepKind::WaitUntil(_)));
+    let first_send = scheduled_at.and_then(|at| first_send_minute(at, &s));
+    if let (Some(at), Some(primary), Some(t)) = (first_send, primary, s.trigger) {
         let mut rules = timing::rules_for(&own_quiet, &env.policy.quiet_hours, kind, primary).filter(|r| r.contains(at));
-        if let (false, Some(rule)) = (waits_first, rules.next()) {
+        if let Some(rule) = rules.next() {
             let fate = match rule.mode {
                 ast::QuietMode::Defer => "deferred",
                 ast::QuietMode::Skip => "skipped",
             };
             sink.push(
-                Diagnostic::new(codes::TRIGGER_IN_QUIET_HOURS, file, t.span, format!("every send of this campaign falls in quiet hours and is {fate}"), "scheduled inside quiet hours")
-                    .with_label(rule.file, rule.span, "quiet hours here")
-                    .with_help("schedule the campaign outside quiet hours"),
+                Diagnostic::new(
+                    codes::TRIGGER_IN_QUIET_HOURS,
+                    file,
+                    t.span,
+                    format!("every send of this campaign falls in quiet hours and is {fate}"),
+                    "scheduled inside quiet hours",
+                )
+                .with_label(rule.file, rule.span, "quiet hours here")
+                .with_help("schedule the campaign outside quiet hours"),
             );
         }
     }
@@ -167,28 +229,46 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
     if let Some((event, _)) = s.goal {
         expr::event(env, sink, file, event);
     }
-    if s.variants.is_empty() && s.steps.is_empty() || sends.is_empty() {
+    if sends.is_empty() {
         sink.push(
-            Diagnostic::new(codes::NEVER_SENDS, file, name_span, format!("campaign `{}` never sends a message", campaign.name.name), "no `send` step")
-                .with_help("add a step such as `send MESSAGE`"),
+            Diagnostic::new(
+                codes::NEVER_SENDS,
+                file,
+                name_span,
+                format!("campaign `{}` never sends a message", campaign.name.name),
+                "no `send` step",
+            )
+            .with_help("add a step such as `send MESSAGE`"),
         );
     }
 
     // Messages on each channel they go out on.
     let is_ad = kind == Some("ad");
+    let mut used_channels = channels.clone();
     for step in &sends {
-        let StepKind::Send { message: name, via } = &step.kind else { continue };
+        let StepKind::Send { message: name, via } = &step.kind else {
+            continue;
+        };
         let Some(msg) = env.messages.get(name.name.as_str()) else {
             sink.push(
-                Diagnostic::new(codes::UNKNOWN_MESSAGE, file, name.span, format!("unknown message `{}`", name.name), "no such message")
-                    .with_help(help_for(&name.name, env.message_names(), "message")),
+                Diagnostic::new(
+                    codes::UNKNOWN_MESSAGE,
+                    file,
+                    name.span,
+                    format!("unknown message `{}`", name.name),
+                    "no such message",
+                )
+                .with_help(help_for(&name.name, env.message_names(), "message")),
             );
             continue;
         };
         sent.insert(msg.item.name.name.as_str());
         let via_channel = via.as_ref().and_then(|v| channel(sink, file, v).map(|c| (c, v.span)));
         let targets: Vec<(Channel, Span)> = match via_channel {
-            Some(v) => vec![v],
+            Some(v) => {
+                used_channels.push(v);
+                vec![v]
+            }
             None => channels.clone(),
         };
         let mscope = Scope::new(msg.file, trigger_scope);
@@ -204,15 +284,50 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
         if is_ad {
             if let Some((_, span)) = targets.iter().find(|(c, _)| *c == Channel::Alimtalk) {
                 sink.push(
-                    Diagnostic::new(codes::AD_ALIMTALK, file, *span, "Alimtalk cannot carry ads", "alimtalk for a `kind ad` campaign")
-                        .with_help("send ads via `friendtalk` (brand message), `lms` or `sms`; keep Alimtalk for informational messages"),
+                    Diagnostic::new(
+                        codes::AD_ALIMTALK,
+                        file,
+                        *span,
+                        "Alimtalk cannot carry ads",
+                        "alimtalk for a `kind ad` campaign",
+                    )
+                    .with_help("send ads via `friendtalk` (brand message), `lms` or `sms`; keep Alimtalk for informational messages"),
                 );
             }
         }
     }
     if is_ad {
-        ad_audience(env, sink, file, &s, name_span, &channels, &own_quiet, window.map(|(f, t, _)| (f, t)), kind);
+        ad_audience(
+            env,
+            sink,
+            file,
+            &s,
+            name_span,
+            &used_channels,
+            &own_quiet,
+            window.map(|(f, t, _)| (f, t)),
+            kind,
+        );
     }
+}
+
+/// The minute of the day the first send of a scheduled campaign happens,
+/// following the waits before it; `None` when a branch makes it unknowable.
+fn first_send_minute(at: u32, s: &Settings) -> Option<u32> {
+    let steps: Vec<&Step> = match s.variants.first() {
+        Some(v) => v.steps.iter().collect(),
+        None => s.steps.clone(),
+    };
+    let mut minute = at;
+    for step in steps {
+        match &step.kind {
+            StepKind::Send { .. } => return Some(minute),
+            StepKind::Wait(d) => minute = ((u64::from(minute) + d.seconds() / 60) % 1_440) as u32,
+            StepKind::WaitUntil(t) => minute = crate::policy::minutes(t)?,
+            StepKind::If { .. } | StepKind::Exit => return None,
+        }
+    }
+    None
 }
 
 fn settings<'c>(sink: &mut Sink, file: FileId, campaign: &'c ast::Campaign) -> Settings<'c> {
@@ -221,9 +336,15 @@ fn settings<'c>(sink: &mut Sink, file: FileId, campaign: &'c ast::Campaign) -> S
     let mut once = |sink: &mut Sink, name: &'static str, span: Span| -> bool {
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
             sink.push(
-                Diagnostic::new(codes::DUPLICATE_SETTING, file, span, format!("`{name}` is set twice"), "second setting")
-                    .with_label(file, *first, "first set here")
-                    .with_help("keep one of them"),
+                Diagnostic::new(
+                    codes::DUPLICATE_SETTING,
+                    file,
+                    span,
+                    format!("`{name}` is set twice"),
+                    "second setting",
+                )
+                .with_label(file, *first, "first set here")
+                .with_help("keep one of them"),
             );
             false
         } else {
@@ -288,8 +409,14 @@ fn steps<'s>(env: &Env, sink: &mut Sink, scope: &Scope, block: &'s [Step], sends
     for step in block {
         if exited {
             sink.push(
-                Diagnostic::new(codes::UNREACHABLE_STEP, scope.file, step.span, "this step can never run", "unreachable")
-                    .with_help("remove it, or move it before the `exit`"),
+                Diagnostic::new(
+                    codes::UNREACHABLE_STEP,
+                    scope.file,
+                    step.span,
+                    "this step can never run",
+                    "unreachable",
+                )
+                .with_help("remove it, or move it before the `exit`"),
             );
             return true;
         }
@@ -322,8 +449,14 @@ fn experiments(sink: &mut Sink, file: FileId, s: &Settings, name_span: Span) {
     if let Some(h) = s.holdout {
         if !(0.0..100.0).contains(&h.value) {
             sink.push(
-                Diagnostic::new(codes::BAD_PERCENT, file, h.span, format!("a holdout of {}% leaves nobody to send to", h.value), "out of range")
-                    .with_help("use a holdout from 0% to below 100%, typically 5% to 20%"),
+                Diagnostic::new(
+                    codes::BAD_PERCENT,
+                    file,
+                    h.span,
+                    format!("a holdout of {}% leaves nobody to send to", h.value),
+                    "out of range",
+                )
+                .with_help("use a holdout from 0% to below 100%, typically 5% to 20%"),
             );
         }
     }
@@ -332,23 +465,41 @@ fn experiments(sink: &mut Sink, file: FileId, s: &Settings, name_span: Span) {
     }
     if let Some(first) = s.steps.first() {
         sink.push(
-            Diagnostic::new(codes::VARIANTS_AND_STEPS, file, first.span, "steps outside the variants, in a campaign with variants", "outside every variant")
-                .with_label(file, s.variants[0].span, "variants here")
-                .with_help("put the steps inside each `variant NAME P% { .. }`"),
+            Diagnostic::new(
+                codes::VARIANTS_AND_STEPS,
+                file,
+                first.span,
+                "steps outside the variants, in a campaign with variants",
+                "outside every variant",
+            )
+            .with_label(file, s.variants[0].span, "variants here")
+            .with_help("put the steps inside each `variant NAME P% { .. }`"),
         );
     }
     let mut total = 0.0;
     for v in &s.variants {
         if !(v.percent.value > 0.0 && v.percent.value <= 100.0) {
             sink.push(
-                Diagnostic::new(codes::BAD_PERCENT, file, v.percent.span, format!("variant share {}% is out of range", v.percent.value), "out of range")
-                    .with_help("give each variant more than 0% and at most 100%"),
+                Diagnostic::new(
+                    codes::BAD_PERCENT,
+                    file,
+                    v.percent.span,
+                    format!("variant share {}% is out of range", v.percent.value),
+                    "out of range",
+                )
+                .with_help("give each variant more than 0% and at most 100%"),
             );
         }
         total += v.percent.value;
     }
     if (total - 100.0).abs() > 1e-9 {
-        let mut d = Diagnostic::new(codes::VARIANT_SPLIT, file, name_span, format!("variant shares add up to {total}%, not 100%"), format!("{total}% in all"));
+        let mut d = Diagnostic::new(
+            codes::VARIANT_SPLIT,
+            file,
+            name_span,
+            format!("variant shares add up to {total}%, not 100%"),
+            format!("{total}% in all"),
+        );
         for v in &s.variants {
             d = d.with_label(file, v.percent.span, format!("`{}` gets {}%", v.name.name, v.percent.value));
         }
@@ -358,10 +509,27 @@ fn experiments(sink: &mut Sink, file: FileId, s: &Settings, name_span: Span) {
 
 /// Consent and the night-time rule, both read from the audience.
 #[allow(clippy::too_many_arguments)]
-fn ad_audience(env: &Env, sink: &mut Sink, file: FileId, s: &Settings, name_span: Span, channels: &[(Channel, Span)], own_quiet: &[QuietRule], window: Option<(u32, u32)>, kind: Option<&str>) {
+fn ad_audience(
+    env: &Env,
+    sink: &mut Sink,
+    file: FileId,
+    s: &Settings,
+    name_span: Span,
+    channels: &[(Channel, Span)],
+    own_quiet: &[QuietRule],
+    window: Option<(u32, u32)>,
+    kind: Option<&str>,
+) {
     let required = s.audience.map(|a| compliance::required_consents(env, a, 0)).unwrap_or_default();
     if required.is_empty() {
-        let consent_fields: Vec<&str> = env.schema.customer.iter().flat_map(|c| &c.fields).filter(|f| f.ty == crate::types::FieldType::Consent).map(|f| f.name.as_str()).collect();
+        let consent_fields: Vec<&str> = env
+            .schema
+            .customer
+            .iter()
+            .flat_map(|c| &c.fields)
+            .filter(|f| f.ty == crate::types::FieldType::Consent)
+            .map(|f| f.name.as_str())
+            .collect();
         let help = match consent_fields.first() {
             Some(f) => format!("require consent in the audience: `audience customer.{f} and ..`"),
             None => "add a `consent` field to the customer schema and require it in the audience".to_string(),
@@ -370,7 +538,16 @@ fn ad_audience(env: &Env, sink: &mut Sink, file: FileId, s: &Settings, name_span
             Some(a) => (a.span, "does not require a consent field for everyone"),
             None => (name_span, "no audience: everyone would get this ad"),
         };
-        sink.push(Diagnostic::new(codes::AD_CONSENT, file, span, "ad audience does not require marketing consent", label).with_help(help));
+        sink.push(
+            Diagnostic::new(
+                codes::AD_CONSENT,
+                file,
+                span,
+                "ad audience does not require marketing consent",
+                label,
+            )
+            .with_help(help),
+        );
     }
     let night = compliance::night_consents(env);
     if night.iter().any(|n| required.contains(n)) {
@@ -384,9 +561,15 @@ fn ad_audience(env: &Env, sink: &mut Sink, file: FileId, s: &Settings, name_span
                 None => "add `quiet hours 21:00..08:00` to the campaign, or a policy rule `quiet hours 21:00..08:00 for kind ad`".to_string(),
             };
             sink.push(
-                Diagnostic::new(codes::AD_NIGHT, file, *span, format!("ads on {} may go out between 21:00 and 08:00", ch.name()), "night sends possible")
-                    .with_label(file, name_span, "this campaign is `kind ad`")
-                    .with_help(help),
+                Diagnostic::new(
+                    codes::AD_NIGHT,
+                    file,
+                    *span,
+                    format!("ads on {} may go out between 21:00 and 08:00", ch.name()),
+                    "night sends possible",
+                )
+                .with_label(file, name_span, "this campaign is `kind ad`")
+                .with_help(help),
             );
             return;
         }

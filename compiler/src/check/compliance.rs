@@ -12,7 +12,15 @@ use std::collections::BTreeSet;
 pub const AD_PREFIX: &str = "(광고)";
 
 /// Body rules: "(광고)" first, the sender, and the free opt-out line.
-pub fn check_ad_body(env: &Env, sink: &mut Sink, file: FileId, message: &ast::Message, body: &Facts, body_span: Span, campaign: (FileId, Span)) {
+pub fn check_ad_body(
+    env: &Env,
+    sink: &mut Sink,
+    file: FileId,
+    message: &ast::Message,
+    body: &Facts,
+    body_span: Span,
+    campaign: (FileId, Span),
+) {
     let text_start = Span::new(body_span.start, (body_span.start + 1).min(body_span.end));
     if !body.leading_text.starts_with(AD_PREFIX) {
         let lookalike = looks_like_prefix(&body.leading_text);
@@ -29,19 +37,35 @@ pub fn check_ad_body(env: &Env, sink: &mut Sink, file: FileId, message: &ast::Me
                 }),
         );
     }
-    let contains = |policy: &Option<String>| policy.as_deref().is_some_and(|t| !t.trim().is_empty() && body.literal_text.contains(t));
+    let contains = |policy: &Option<String>| {
+        policy
+            .as_deref()
+            .is_some_and(|t| !t.trim().is_empty() && body.literal_text.contains(t))
+    };
     if !body.has_sender && !contains(&env.policy.sender) {
         sink.push(
-            Diagnostic::new(codes::AD_SENDER, file, message.name.span, format!("ad `{}` does not name the sender", message.name.name), "no sender")
-                .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
-                .with_help(format!("add `#{{sender}}` after `{AD_PREFIX}`")),
+            Diagnostic::new(
+                codes::AD_SENDER,
+                file,
+                message.name.span,
+                format!("ad `{}` does not name the sender", message.name.name),
+                "no sender",
+            )
+            .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+            .with_help(format!("add `#{{sender}}` after `{AD_PREFIX}`")),
         );
     }
     if !body.has_optout && !contains(&env.policy.optout) {
         sink.push(
-            Diagnostic::new(codes::AD_OPTOUT, file, message.name.span, format!("ad `{}` has no free opt-out line", message.name.name), "no opt-out")
-                .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
-                .with_help("add `#{optout}` at the end of the text"),
+            Diagnostic::new(
+                codes::AD_OPTOUT,
+                file,
+                message.name.span,
+                format!("ad `{}` has no free opt-out line", message.name.name),
+                "no opt-out",
+            )
+            .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+            .with_help("add `#{optout}` at the end of the text"),
         );
     }
 }
@@ -56,7 +80,11 @@ fn looks_like_prefix(text: &str) -> Option<String> {
         return None;
     }
     let end = head.find('고')? + '고'.len_utf8();
-    let close: usize = head[end..].chars().take_while(|c| c.is_whitespace() || BRACKETS.contains(*c)).map(char::len_utf8).sum();
+    let close: usize = head[end..]
+        .chars()
+        .take_while(|c| c.is_whitespace() || BRACKETS.contains(*c))
+        .map(char::len_utf8)
+        .sum();
     Some(head[..end + close].trim_end().to_string())
 }
 
@@ -73,7 +101,19 @@ pub fn required_consents(env: &Env, e: &Expr, depth: usize) -> BTreeSet<String> 
             let first = sets.next().unwrap_or_default();
             sets.fold(first, |acc, s| acc.intersection(&s).cloned().collect())
         }
-        ExprKind::Compare { op: CmpOp::Eq, lhs, rhs } if matches!(rhs.kind, ExprKind::Bool(true)) => required_consents(env, lhs, depth + 1),
+        // `x == true`, `true == x`, `x != false`, `false != x`
+        ExprKind::Compare { op, lhs, rhs } => {
+            let truth = match op {
+                CmpOp::Eq => true,
+                CmpOp::Ne => false,
+                _ => return BTreeSet::new(),
+            };
+            match (&lhs.kind, &rhs.kind) {
+                (_, ExprKind::Bool(b)) if *b == truth => required_consents(env, lhs, depth + 1),
+                (ExprKind::Bool(b), _) if *b == truth => required_consents(env, rhs, depth + 1),
+                _ => BTreeSet::new(),
+            }
+        }
         ExprKind::Path(p) => {
             let names: Vec<&str> = p.segments.iter().map(|s| s.name.as_str()).collect();
             match names.as_slice() {
@@ -85,7 +125,11 @@ pub fn required_consents(env: &Env, e: &Expr, depth: usize) -> BTreeSet<String> 
                     .filter(|f| f.ty == FieldType::Consent)
                     .map(|f| BTreeSet::from([f.name.clone()]))
                     .unwrap_or_default(),
-                [segment] => env.segments.get(segment).map(|d| required_consents(env, &d.item.cond, depth + 1)).unwrap_or_default(),
+                [segment] => env
+                    .segments
+                    .get(segment)
+                    .map(|d| required_consents(env, &d.item.cond, depth + 1))
+                    .unwrap_or_default(),
                 _ => BTreeSet::new(),
             }
         }
@@ -97,7 +141,13 @@ pub fn required_consents(env: &Env, e: &Expr, depth: usize) -> BTreeSet<String> 
 /// policy's quiet-hours `unless`, else consent fields whose name or alias
 /// says night (`night`, `야간`).
 pub fn night_consents(env: &Env) -> BTreeSet<String> {
-    let from_policy: BTreeSet<String> = env.policy.quiet_hours.iter().filter_map(|r| r.unless.as_ref()).flat_map(|u| required_consents(env, u, 0)).collect();
+    let from_policy: BTreeSet<String> = env
+        .policy
+        .quiet_hours
+        .iter()
+        .filter_map(|r| r.unless.as_ref())
+        .flat_map(|u| required_consents(env, u, 0))
+        .collect();
     if !from_policy.is_empty() {
         return from_policy;
     }

@@ -1,9 +1,9 @@
 //! Types and names in conditions and values.
 
 use super::Env;
-use crate::diagnostic::Sink;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::diagnostic::Sink;
 use crate::schema::{EventModel, FieldModel};
 use crate::source::FileId;
 use crate::suggest::{did_you_mean, help_for};
@@ -100,8 +100,14 @@ pub fn resolve_stored<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, path
             };
             let Some((name, rest)) = rest.split_first() else {
                 sink.push(
-                    Diagnostic::new(codes::UNKNOWN_FIELD, scope.file, first.span, "`customer` needs a field", "which field?")
-                        .with_help(format!("write `customer.FIELD`, e.g. `customer.{}`", customer.key)),
+                    Diagnostic::new(
+                        codes::UNKNOWN_FIELD,
+                        scope.file,
+                        first.span,
+                        "`customer` needs a field",
+                        "which field?",
+                    )
+                    .with_help(format!("write `customer.FIELD`, e.g. `customer.{}`", customer.key)),
                 );
                 return Some(Resolved::unknown());
             };
@@ -112,19 +118,33 @@ pub fn resolve_stored<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, path
             Some(follow(env, sink, scope.file, field, rest))
         }
         "trigger" => match scope.trigger {
-            Trigger::Event { event, file: trigger_file, span: trigger_span } => {
+            Trigger::Event {
+                event,
+                file: trigger_file,
+                span: trigger_span,
+            } => {
                 let Some(event) = event else {
                     return Some(Resolved::unknown());
                 };
                 let Some((name, rest)) = rest.split_first() else {
                     sink.push(
-                        Diagnostic::new(codes::UNKNOWN_PROPERTY, scope.file, first.span, "`trigger` needs a property", "which property?")
-                            .with_help(help_for("", event.names(), "property")),
+                        Diagnostic::new(
+                            codes::UNKNOWN_PROPERTY,
+                            scope.file,
+                            first.span,
+                            "`trigger` needs a property",
+                            "which property?",
+                        )
+                        .with_help(help_for("", event.names(), "property")),
                     );
                     return Some(Resolved::unknown());
                 };
                 let Some(prop) = event.prop(&name.name) else {
-                    sink.push(unknown_property(scope.file, name, event).with_label(trigger_file, trigger_span, format!("`trigger` is this `{}` event", event.name)));
+                    sink.push(unknown_property(scope.file, name, event).with_label(
+                        trigger_file,
+                        trigger_span,
+                        format!("`trigger` is this `{}` event", event.name),
+                    ));
                     return Some(Resolved::unknown());
                 };
                 Some(follow(env, sink, scope.file, prop, rest))
@@ -152,7 +172,7 @@ fn follow<'m>(env: &'m Env, sink: &mut Sink, file: FileId, mut field: &'m FieldM
                     codes::UNKNOWN_FIELD,
                     file,
                     name.span,
-                    format!("`{}` is a {} value and has no fields", field.name, field.ty),
+                    format!("`{}` is {:#} value and has no fields", field.name, field.ty),
                     "no fields here",
                 )
                 .with_help(format!("stop at `{}`", field.name)),
@@ -203,8 +223,14 @@ pub fn event<'m>(env: &'m Env, sink: &mut Sink, file: FileId, name: &Ident) -> O
     let found = env.schema.event(&name.name);
     if found.is_none() && env.schema.customer.is_some() {
         sink.push(
-            Diagnostic::new(codes::UNKNOWN_EVENT, file, name.span, format!("unknown event `{}`", name.name), "not declared in the schema")
-                .with_help(help_for(&name.name, env.schema.event_names(), "event")),
+            Diagnostic::new(
+                codes::UNKNOWN_EVENT,
+                file,
+                name.span,
+                format!("unknown event `{}`", name.name),
+                "not declared in the schema",
+            )
+            .with_help(help_for(&name.name, env.schema.event_names(), "event")),
         );
     }
     found
@@ -215,8 +241,14 @@ pub fn condition<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr)
     let ty = type_of(env, sink, scope, e, None);
     if !matches!(ty, Ty::Bool | Ty::Unknown) {
         sink.push(
-            Diagnostic::new(codes::NOT_A_CONDITION, scope.file, e.span, format!("expected a condition, found a {ty} value"), format!("this is a {ty}"))
-                .with_help("compare it with something, e.g. `>= 3` or `== gold`"),
+            Diagnostic::new(
+                codes::NOT_A_CONDITION,
+                scope.file,
+                e.span,
+                format!("expected a condition, found {ty:#} value"),
+                format!("this is {ty:#}"),
+            )
+            .with_help("compare it with something, e.g. `>= 3` or `== gold`"),
         );
     }
 }
@@ -225,8 +257,14 @@ fn cond_in<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr) {
     let ty = type_of(env, sink, scope, e, None);
     if !matches!(ty, Ty::Bool | Ty::Unknown) {
         sink.push(
-            Diagnostic::new(codes::NOT_A_CONDITION, scope.file, e.span, format!("expected a condition, found a {ty} value"), format!("this is a {ty}"))
-                .with_help("compare it with something, e.g. `>= 3` or `== gold`"),
+            Diagnostic::new(
+                codes::NOT_A_CONDITION,
+                scope.file,
+                e.span,
+                format!("expected a condition, found {ty:#} value"),
+                format!("this is {ty:#}"),
+            )
+            .with_help("compare it with something, e.g. `>= 3` or `== gold`"),
         );
     }
 }
@@ -256,12 +294,20 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
                 (lt.clone(), type_of(env, sink, scope, rhs, Some(&lt)))
             };
             let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
+            enum_literal(sink, scope.file, &lt, rhs);
+            enum_literal(sink, scope.file, &rt, lhs);
             if !lt.comparable_with(&rt) {
                 sink.push(mismatch(scope.file, lhs.span, &lt, rhs.span, &rt));
             } else if ordering && (matches!(lt, Ty::Enum(_) | Ty::Bool) || matches!(rt, Ty::Enum(_) | Ty::Bool)) {
                 sink.push(
-                    Diagnostic::new(codes::TYPE_MISMATCH, scope.file, e.span, format!("`{lt}` values have no order"), "ordering comparison")
-                        .with_help("compare with `==`, `!=` or `in (..)`"),
+                    Diagnostic::new(
+                        codes::TYPE_MISMATCH,
+                        scope.file,
+                        e.span,
+                        format!("`{lt}` values have no order"),
+                        "ordering comparison",
+                    )
+                    .with_help("compare with `==`, `!=` or `in (..)`"),
                 );
             }
             Ty::Bool
@@ -269,6 +315,7 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
         ExprKind::In { value, list, .. } => {
             let vt = type_of(env, sink, scope, value, None);
             for item in list {
+                enum_literal(sink, scope.file, &vt, item);
                 let it = type_of(env, sink, scope, item, Some(&vt));
                 if !vt.comparable_with(&it) {
                     sink.push(mismatch(scope.file, value.span, &vt, item.span, &it));
@@ -285,8 +332,14 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
                 let t = type_of(env, sink, scope, side, None);
                 if !t.is_textual() {
                     sink.push(
-                        Diagnostic::new(codes::BAD_CONTAINS, scope.file, side.span, format!("`contains` works on text, not {t}"), format!("this is a {t}"))
-                            .with_help("use `==` or `in (..)` for other types"),
+                        Diagnostic::new(
+                            codes::BAD_CONTAINS,
+                            scope.file,
+                            side.span,
+                            format!("`contains` works on text, not {t}"),
+                            format!("this is {t:#}"),
+                        )
+                        .with_help("use `==` or `in (..)` for other types"),
                     );
                 }
             }
@@ -305,9 +358,9 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
                                 scope.file,
                                 operand.span,
                                 format!("cannot {} {acc} and {t}", op_word(*op)),
-                                format!("this is a {t}"),
+                                format!("this is {t:#}"),
                             )
-                            .with_label(scope.file, first.span, format!("this is a {acc}"))
+                            .with_label(scope.file, first.span, format!("this is {acc:#}"))
                             .with_help("arithmetic works on numbers, money, and a timestamp plus or minus a duration"),
                         );
                         Ty::Unknown
@@ -320,8 +373,14 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
             let t = type_of(env, sink, scope, inner, None);
             if !(t.is_numeric() || t == Ty::Duration) {
                 sink.push(
-                    Diagnostic::new(codes::BAD_ARITHMETIC, scope.file, e.span, format!("cannot negate a {t}"), format!("this is a {t}"))
-                        .with_help("only numbers can be negative"),
+                    Diagnostic::new(
+                        codes::BAD_ARITHMETIC,
+                        scope.file,
+                        e.span,
+                        format!("cannot negate {t:#}"),
+                        format!("this is {t:#}"),
+                    )
+                    .with_help("only numbers can be negative"),
                 );
                 return Ty::Unknown;
             }
@@ -346,13 +405,24 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
             let t = type_of(env, sink, scope, inner, None);
             if !t.is_time() {
                 sink.push(
-                    Diagnostic::new(codes::BAD_ARITHMETIC, scope.file, inner.span, format!("`days since` needs a timestamp or a date, found {t}"), format!("this is a {t}"))
-                        .with_help("write `days since last EVENT` or `days since customer.TIMESTAMP_FIELD`"),
+                    Diagnostic::new(
+                        codes::BAD_ARITHMETIC,
+                        scope.file,
+                        inner.span,
+                        format!("`days since` needs a timestamp or a date, found {t}"),
+                        format!("this is {t:#}"),
+                    )
+                    .with_help("write `days since last EVENT` or `days since customer.TIMESTAMP_FIELD`"),
                 );
             }
             Ty::Int
         }
-        ExprKind::Rfm { event: name, prop, window: w, score } => {
+        ExprKind::Rfm {
+            event: name,
+            prop,
+            window: w,
+            score,
+        } => {
             if let Some(ev) = event(env, sink, scope.file, name) {
                 numeric_prop(sink, scope.file, ev, prop, "rfm");
             }
@@ -361,8 +431,14 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
             }
             if !matches!(score.name.as_str(), "r" | "f" | "m") {
                 sink.push(
-                    Diagnostic::new(codes::BAD_RFM_SCORE, scope.file, score.span, format!("`{}` is not an rfm score", score.name), "expected `r`, `f` or `m`")
-                        .with_help("use `.r` (recency), `.f` (frequency) or `.m` (monetary)"),
+                    Diagnostic::new(
+                        codes::BAD_RFM_SCORE,
+                        scope.file,
+                        score.span,
+                        format!("`{}` is not an rfm score", score.name),
+                        "expected `r`, `f` or `m`",
+                    )
+                    .with_help("use `.r` (recency), `.f` (frequency) or `.m` (monetary)"),
                 );
             }
             Ty::Int
@@ -382,6 +458,24 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
         ExprKind::Duration(_) => Ty::Duration,
         ExprKind::Now => Ty::Timestamp,
         ExprKind::Path(path) => path_type(env, sink, scope, path, hint),
+    }
+}
+
+/// `customer.tier == "platnum"`: a quoted enum value must still be one.
+fn enum_literal(sink: &mut Sink, file: FileId, ty: &Ty, other: &Expr) {
+    if let (Ty::Enum(values), ExprKind::String(v)) = (ty, &other.kind) {
+        if !values.contains(v) {
+            sink.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_ENUM_VALUE,
+                    file,
+                    other.span,
+                    format!("`{v}` is not one of {}", values.join(", ")),
+                    "unknown value",
+                )
+                .with_help(help_for(v, values.iter().map(String::as_str), "value")),
+            );
+        }
     }
 }
 
@@ -420,9 +514,15 @@ fn arith(a: &Ty, op: ArithOp, b: &Ty) -> Option<Ty> {
 }
 
 fn mismatch(file: FileId, lspan: Span, lt: &Ty, rspan: Span, rt: &Ty) -> Diagnostic {
-    Diagnostic::new(codes::TYPE_MISMATCH, file, rspan, format!("cannot compare {lt} with {rt}"), format!("this is a {rt}"))
-        .with_label(file, lspan, format!("this is a {lt}"))
-        .with_help(format!("compare the {lt} with a {lt} value"))
+    Diagnostic::new(
+        codes::TYPE_MISMATCH,
+        file,
+        rspan,
+        format!("cannot compare {lt} with {rt}"),
+        format!("this is {rt:#}"),
+    )
+    .with_label(file, lspan, format!("this is {lt:#}"))
+    .with_help(format!("compare the {lt} with {lt:#} value"))
 }
 
 fn window<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, w: &ast::Window) {
@@ -438,7 +538,9 @@ fn window<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, w: &ast::Window)
                     "no trigger time",
                 );
                 d = match scope.trigger {
-                    Trigger::Scheduled { file, span } => d.with_label(file, span, "this campaign runs on a schedule").with_help("use a window like `within 7d`, or trigger the campaign `on` an event"),
+                    Trigger::Scheduled { file, span } => d
+                        .with_label(file, span, "this campaign runs on a schedule")
+                        .with_help("use a window like `within 7d`, or trigger the campaign `on` an event"),
                     _ => d.with_help("use a window like `within 7d`; `since trigger` works only in `trigger on EVENT` campaigns"),
                 };
                 sink.push(d);
@@ -468,8 +570,20 @@ fn aggregate<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, agg: &ast::Ag
     let Some(ev) = ev else { return Ty::Unknown };
     let Some(prop) = &agg.prop else {
         sink.push(
-            Diagnostic::new(codes::BAD_AGGREGATE, scope.file, agg.event.span, format!("`{func}` needs a property of `{}`", ev.name), "which property?")
-                .with_help(format!("write `{func}({}.PROPERTY ..)`{}", ev.name, first_numeric(ev).map(|p| format!(", e.g. `{func}({}.{p})`", ev.name)).unwrap_or_default())),
+            Diagnostic::new(
+                codes::BAD_AGGREGATE,
+                scope.file,
+                agg.event.span,
+                format!("`{func}` needs a property of `{}`", ev.name),
+                "which property?",
+            )
+            .with_help(format!(
+                "write `{func}({}.PROPERTY ..)`{}",
+                ev.name,
+                first_numeric(ev)
+                    .map(|p| format!(", e.g. `{func}({}.{p})`", ev.name))
+                    .unwrap_or_default()
+            )),
         );
         return Ty::Unknown;
     };
@@ -484,8 +598,18 @@ fn aggregate<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, agg: &ast::Ag
     };
     if !ok {
         sink.push(
-            Diagnostic::new(codes::BAD_AGGREGATE, scope.file, prop.span, format!("`{func}` over `{}`, which is {}", prop.name, p.ty), "not a number")
-                .with_help(first_numeric(ev).map(|n| format!("aggregate a numeric property such as `{}.{n}`, or use `count(..)`", ev.name)).unwrap_or_else(|| "use `count(..)` to count events".into())),
+            Diagnostic::new(
+                codes::BAD_AGGREGATE,
+                scope.file,
+                prop.span,
+                format!("`{func}` over `{}`, which is {}", prop.name, p.ty),
+                "not a number",
+            )
+            .with_help(
+                first_numeric(ev)
+                    .map(|n| format!("aggregate a numeric property such as `{}.{n}`, or use `count(..)`", ev.name))
+                    .unwrap_or_else(|| "use `count(..)` to count events".into()),
+            ),
         );
         return Ty::Unknown;
     }
@@ -505,8 +629,18 @@ pub fn numeric_prop(sink: &mut Sink, file: FileId, ev: &EventModel, prop: &Ident
     match ev.prop(&prop.name) {
         None => sink.push(unknown_property(file, prop, ev)),
         Some(p) if !p.ty.ty().is_numeric() => sink.push(
-            Diagnostic::new(codes::BAD_AGGREGATE, file, prop.span, format!("`{what}` over `{}`, which is {}", prop.name, p.ty), "not a number")
-                .with_help(first_numeric(ev).map(|n| format!("use a numeric property such as `{}.{n}`", ev.name)).unwrap_or_else(|| "use a numeric property".into())),
+            Diagnostic::new(
+                codes::BAD_AGGREGATE,
+                file,
+                prop.span,
+                format!("`{what}` over `{}`, which is {}", prop.name, p.ty),
+                "not a number",
+            )
+            .with_help(
+                first_numeric(ev)
+                    .map(|n| format!("use a numeric property such as `{}.{n}`", ev.name))
+                    .unwrap_or_else(|| "use a numeric property".into()),
+            ),
         ),
         Some(_) => {}
     }
@@ -520,18 +654,34 @@ fn path_type<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, path: &Path, 
         return Ty::Unknown;
     };
     if path.segments.len() == 1 {
+        // The other side is already wrong; a bare name beside it is most
+        // likely a value of the type that side should have had.
+        if hint == Some(&Ty::Unknown) && !env.segments.contains_key(first.name.as_str()) {
+            return Ty::Unknown;
+        }
         if let Some(Ty::Enum(values)) = hint {
             if values.contains(&first.name) {
                 return Ty::Enum(values.clone());
             }
         }
         if env.segments.contains_key(first.name.as_str()) {
+            sink.segment_uses.push((first.name.clone(), first.span));
             return Ty::Bool;
+        }
+        if let Some(event) = scope.event {
+            sink.push(unknown_property(scope.file, first, event));
+            return Ty::Unknown;
         }
         if let Some(Ty::Enum(values)) = hint {
             sink.push(
-                Diagnostic::new(codes::UNKNOWN_ENUM_VALUE, scope.file, first.span, format!("`{}` is not one of {}", first.name, values.join(", ")), "unknown value")
-                    .with_help(help_for(&first.name, values.iter().map(String::as_str), "value")),
+                Diagnostic::new(
+                    codes::UNKNOWN_ENUM_VALUE,
+                    scope.file,
+                    first.span,
+                    format!("`{}` is not one of {}", first.name, values.join(", ")),
+                    "unknown value",
+                )
+                .with_help(help_for(&first.name, values.iter().map(String::as_str), "value")),
             );
             return Ty::Unknown;
         }
@@ -543,7 +693,13 @@ fn path_type<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, path: &Path, 
 /// E0104 with the best hint: a segment, a property in scope, or a customer
 /// field that needs its `customer.` prefix.
 fn unknown_name(env: &Env, scope: &Scope, name: &Ident) -> Diagnostic {
-    let mut d = Diagnostic::new(codes::UNKNOWN_NAME, scope.file, name.span, format!("unknown name `{}`", name.name), "not a segment, property or value");
+    let mut d = Diagnostic::new(
+        codes::UNKNOWN_NAME,
+        scope.file,
+        name.span,
+        format!("unknown name `{}`", name.name),
+        "not a segment, property or value",
+    );
     let customer_field = env.schema.customer.as_ref().and_then(|c| c.field(&name.name));
     let help = if let Some(f) = customer_field {
         format!("customer fields need their prefix: write `customer.{}`", f.name)

@@ -32,10 +32,17 @@ pub fn check_parts(env: &Env, sink: &mut Sink, scope: &Scope, message: &ast::Mes
         template_code: None,
     };
     let twice = |sink: &mut Sink, what: &str, span: Span, first: Span| {
+        let plural = if what == "body" { "bodies".to_string() } else { format!("{what}s") };
         sink.push(
-            Diagnostic::new(codes::DUPLICATE_SETTING, scope.file, span, format!("the message has two {what}s"), format!("second {what}"))
-                .with_label(scope.file, first, format!("first {what}"))
-                .with_help(format!("keep one {what}")),
+            Diagnostic::new(
+                codes::DUPLICATE_SETTING,
+                scope.file,
+                span,
+                format!("the message has two {plural}"),
+                format!("second {what}"),
+            )
+            .with_label(scope.file, first, format!("first {what}"))
+            .with_help(format!("keep one {what}")),
         );
     };
     for part in &message.parts {
@@ -75,8 +82,14 @@ pub fn check_parts(env: &Env, sink: &mut Sink, scope: &Scope, message: &ast::Mes
     }
     if checked.body.is_none() {
         sink.push(
-            Diagnostic::new(codes::NO_BODY, scope.file, message.name.span, format!("message `{}` has no text", message.name.name), "no body")
-                .with_help("add the text as a string: `\"#{고객명}님, ..\"`"),
+            Diagnostic::new(
+                codes::NO_BODY,
+                scope.file,
+                message.name.span,
+                format!("message `{}` has no text", message.name.name),
+                "no body",
+            )
+            .with_help("add the text as a string: `\"#{고객명}님, ..\"`"),
         );
     }
     checked
@@ -84,14 +97,27 @@ pub fn check_parts(env: &Env, sink: &mut Sink, scope: &Scope, message: &ast::Mes
 
 /// Checks a message's parts against one channel. `used` points at where the
 /// campaign chose the channel.
-pub fn check_channel(sink: &mut Sink, file: crate::source::FileId, message: &ast::Message, checked: &Checked, channel: Channel, used: (crate::source::FileId, Span)) {
+pub fn check_channel(
+    sink: &mut Sink,
+    file: crate::source::FileId,
+    message: &ast::Message,
+    checked: &Checked,
+    channel: Channel,
+    used: (crate::source::FileId, Span),
+) {
     let limits = channel.limits();
     let name = channel.name();
     let not_allowed = |sink: &mut Sink, what: &str, span: Span| {
         sink.push(
-            Diagnostic::new(codes::PART_NOT_ALLOWED, file, span, format!("{name} messages cannot have a {what}"), format!("{what} on {name}"))
-                .with_label(used.0, used.1, format!("sent via {name} here"))
-                .with_help(format!("remove the {what}, or send this message on a channel that takes one")),
+            Diagnostic::new(
+                codes::PART_NOT_ALLOWED,
+                file,
+                span,
+                format!("{name} messages cannot have {} {what}", crate::types::article(what)),
+                format!("{what} on {name}"),
+            )
+            .with_label(used.0, used.1, format!("sent via {name} here"))
+            .with_help(format!("remove the {what}, or send this message on a channel that takes one")),
         );
     };
     let measure = |s: Size| match limits.unit {
@@ -111,35 +137,58 @@ pub fn check_channel(sink: &mut Sink, file: crate::source::FileId, message: &ast
                     codes::TOO_LONG,
                     file,
                     checked.body_span,
-                    format!("`{}` can reach {worst} {} on {name}, over the limit of {limit}", message.name.name, limits.unit.name()),
+                    format!(
+                        "`{}` can reach {worst} {} on {name}, over the limit of {limit}",
+                        message.name.name,
+                        limits.unit.name()
+                    ),
                     format!("up to {worst} {}", limits.unit.name()),
                 )
                 .with_label(used.0, used.1, format!("sent via {name} here"));
+                let bound = "bound the fields it prints in the schema (`text(max N)`, `int(max N)`, `money(max N)`)";
                 d.help = Some(match channel.larger() {
-                    Some(larger) => format!("shorten the text, bound long fields with `text(max N)`, or send via `{}`", larger.name()),
-                    None => "shorten the text or bound long fields with `text(max N)`".to_string(),
+                    Some(larger) => format!("shorten the text, {bound}, or send via `{}`", larger.name()),
+                    None => format!("shorten the text or {bound}"),
                 });
                 sink.push(d);
             }
             for span in &body.unbounded {
                 sink.push(
-                    Diagnostic::new(codes::UNBOUNDED_TEXT, file, *span, format!("this text has no length limit and could overflow {name}'s {limit} {}", limits.unit.name()), "unbounded text")
-                        .with_help("give the field a bound in the schema: `text(max N)`"),
+                    Diagnostic::new(
+                        codes::UNBOUNDED_TEXT,
+                        file,
+                        *span,
+                        format!(
+                            "this text has no length limit and could overflow {name}'s {limit} {}",
+                            limits.unit.name()
+                        ),
+                        "unbounded text",
+                    )
+                    .with_help("give the field a bound in the schema: `text(max N)`"),
                 );
             }
         }
         if limits.euc_kr_only {
             for (span, c) in &body.unencodable {
                 sink.push(
-                    Diagnostic::new(codes::UNENCODABLE, file, *span, format!("{name} cannot carry `{c}` (U+{:04X})", *c as u32), "not in EUC-KR/CP949")
-                        .with_label(used.0, used.1, format!("sent via {name} here"))
-                        .with_help("remove the character (emoji are not carried by SMS, LMS or MMS)"),
+                    Diagnostic::new(
+                        codes::UNENCODABLE,
+                        file,
+                        *span,
+                        format!("{name} cannot carry `{c}` (U+{:04X})", *c as u32),
+                        "not in EUC-KR/CP949",
+                    )
+                    .with_label(used.0, used.1, format!("sent via {name} here"))
+                    .with_help("remove the character (emoji are not carried by SMS, LMS or MMS)"),
                 );
             }
         }
     }
 
-    for (part, limit, what) in [(&checked.subject, limits.subject, "subject"), (&checked.title, limits.title, "title")] {
+    for (part, limit, what) in [
+        (&checked.subject, limits.subject, "subject"),
+        (&checked.title, limits.title, "title"),
+    ] {
         let Some((facts, span)) = part else { continue };
         if !limit.allowed {
             not_allowed(sink, what, *span);
@@ -149,16 +198,31 @@ pub fn check_channel(sink: &mut Sink, file: crate::source::FileId, message: &ast
             let worst = measure(facts.size);
             if worst > max {
                 sink.push(
-                    Diagnostic::new(codes::PART_TOO_LONG, file, *span, format!("the {what} can reach {worst} {} on {name}, over the limit of {max}", limits.unit.name()), format!("up to {worst} {}", limits.unit.name()))
-                        .with_help(format!("shorten the {what}")),
+                    Diagnostic::new(
+                        codes::PART_TOO_LONG,
+                        file,
+                        *span,
+                        format!(
+                            "the {what} can reach {worst} {} on {name}, over the limit of {max}",
+                            limits.unit.name()
+                        ),
+                        format!("up to {worst} {}", limits.unit.name()),
+                    )
+                    .with_help(format!("shorten the {what}")),
                 );
             }
         }
         if limits.euc_kr_only {
             for (span, c) in &facts.unencodable {
                 sink.push(
-                    Diagnostic::new(codes::UNENCODABLE, file, *span, format!("{name} cannot carry `{c}` (U+{:04X})", *c as u32), "not in EUC-KR/CP949")
-                        .with_help("remove the character"),
+                    Diagnostic::new(
+                        codes::UNENCODABLE,
+                        file,
+                        *span,
+                        format!("{name} cannot carry `{c}` (U+{:04X})", *c as u32),
+                        "not in EUC-KR/CP949",
+                    )
+                    .with_help("remove the character"),
                 );
             }
         }
@@ -173,16 +237,31 @@ pub fn check_channel(sink: &mut Sink, file: crate::source::FileId, message: &ast
     } else {
         if let Some((_, span)) = checked.buttons.get(limits.buttons) {
             sink.push(
-                Diagnostic::new(codes::PART_TOO_LONG, file, *span, format!("{name} takes at most {} buttons", limits.buttons), "one button too many")
-                    .with_help("remove buttons"),
+                Diagnostic::new(
+                    codes::PART_TOO_LONG,
+                    file,
+                    *span,
+                    format!("{name} takes at most {} buttons", limits.buttons),
+                    "one button too many",
+                )
+                .with_help("remove buttons"),
             );
         }
         if let Some(max) = limits.button_label {
             for (facts, span) in &checked.buttons {
                 if facts.size.chars > max {
                     sink.push(
-                        Diagnostic::new(codes::PART_TOO_LONG, file, *span, format!("the button label can reach {} characters on {name}, over the limit of {max}", facts.size.chars), "label too long")
-                            .with_help("shorten the label"),
+                        Diagnostic::new(
+                            codes::PART_TOO_LONG,
+                            file,
+                            *span,
+                            format!(
+                                "the button label can reach {} characters on {name}, over the limit of {max}",
+                                facts.size.chars
+                            ),
+                            "label too long",
+                        )
+                        .with_help("shorten the label"),
                     );
                 }
             }
@@ -190,17 +269,29 @@ pub fn check_channel(sink: &mut Sink, file: crate::source::FileId, message: &ast
     }
     if limits.needs_template_code && checked.template_code.is_none() {
         sink.push(
-            Diagnostic::new(codes::MISSING_TEMPLATE_CODE, file, message.name.span, format!("`{}` is sent via alimtalk but has no template code", message.name.name), "no `template \"..\"`")
-                .with_label(used.0, used.1, "sent via alimtalk here")
-                .with_help("add the pre-approved template code: `template \"CODE\"`"),
+            Diagnostic::new(
+                codes::MISSING_TEMPLATE_CODE,
+                file,
+                message.name.span,
+                format!("`{}` is sent via alimtalk but has no template code", message.name.name),
+                "no `template \"..\"`",
+            )
+            .with_label(used.0, used.1, "sent via alimtalk here")
+            .with_help("add the pre-approved template code: `template \"CODE\"`"),
         );
     }
 }
 
 /// Messages no campaign sends are still checked for names and types, with
 /// no channel and no trigger.
-pub fn check_unsent(env: &Env, sink: &mut Sink, sent: &HashSet<&str>) {
-    let mut unsent: Vec<&Def<ast::Message>> = env.messages.iter().filter(|(n, _)| !sent.contains(*n)).map(|(_, d)| d).collect();
+pub fn check_unsent(env: &Env, sink: &mut Sink, sent: &HashSet<&str>, duplicates: &[Def<ast::Message>]) {
+    let mut unsent: Vec<&Def<ast::Message>> = env
+        .messages
+        .iter()
+        .filter(|(n, _)| !sent.contains(*n))
+        .map(|(_, d)| d)
+        .chain(duplicates)
+        .collect();
     unsent.sort_by_key(|d| (d.file, d.item.span.start));
     for def in unsent {
         let scope = Scope::new(def.file, Trigger::Policy);
@@ -208,6 +299,7 @@ pub fn check_unsent(env: &Env, sink: &mut Sink, sent: &HashSet<&str>) {
         check_parts(env, &mut scratch, &scope, def.item);
         // `trigger.*` is fine in a message that a triggered campaign may send
         // later; everything else is reported.
-        sink.diagnostics.extend(scratch.diagnostics.into_iter().filter(|d| d.code != codes::TRIGGER_OUTSIDE_EVENT));
+        sink.diagnostics
+            .extend(scratch.diagnostics.into_iter().filter(|d| d.code != codes::TRIGGER_OUTSIDE_EVENT));
     }
 }

@@ -36,6 +36,8 @@ impl<T> Copy for Def<'_, T> {}
 
 /// What every pass reads; diagnostics go to a separate [`Sink`].
 pub struct Env<'a> {
+    /// Each file's text, by `FileId`, for pointing into string literals.
+    pub sources: Vec<&'a str>,
     pub schema: SchemaModel,
     pub policy: PolicyModel,
     pub segments: HashMap<&'a str, Def<'a, ast::Segment>>,
@@ -54,7 +56,7 @@ impl<'a> Env<'a> {
 
 /// Checks parsed files. `files[i]` is the AST of `FileId(i)`; `has_schema`
 /// problems and everything else are reported, none stops the others.
-pub fn check(files: &[(FileId, &ast::File)]) -> Vec<Diagnostic> {
+pub fn check(files: &[(FileId, &ast::File, &str)]) -> Vec<Diagnostic> {
     let mut sink = Sink::default();
     let mut schemas = Vec::new();
     let mut policies = Vec::new();
@@ -63,25 +65,42 @@ pub fn check(files: &[(FileId, &ast::File)]) -> Vec<Diagnostic> {
     let mut campaigns: Vec<Def<ast::Campaign>> = Vec::new();
     let mut campaign_names: HashMap<&str, (FileId, &Ident)> = HashMap::new();
 
-    for &(file, ast) in files {
+    let mut extra_segments: Vec<Def<ast::Segment>> = Vec::new();
+    let mut extra_messages: Vec<Def<ast::Message>> = Vec::new();
+    for &(file, ast, _) in files {
         for item in &ast.items {
             match item {
                 Item::Schema(s) => schemas.push((file, s)),
                 Item::Policy(p) => policies.push((file, p)),
                 Item::Segment(s) => {
-                    define(&mut sink, "segment", file, &s.name, segments.get(s.name.name.as_str()).map(|d| (d.file, &d.item.name)));
-                    segments.entry(&s.name.name).or_insert(Def { file, item: s });
+                    let first = segments.get(s.name.name.as_str()).map(|d| (d.file, &d.item.name));
+                    define(&mut sink, "segment", file, &s.name, first);
+                    if first.is_some() {
+                        extra_segments.push(Def { file, item: s });
+                    } else {
+                        segments.insert(&s.name.name, Def { file, item: s });
+                    }
                 }
                 Item::Message(m) => {
-                    define(&mut sink, "message", file, &m.name, messages.get(m.name.name.as_str()).map(|d| (d.file, &d.item.name)));
-                    messages.entry(&m.name.name).or_insert(Def { file, item: m });
+                    let first = messages.get(m.name.name.as_str()).map(|d| (d.file, &d.item.name));
+                    define(&mut sink, "message", file, &m.name, first);
+                    if first.is_some() {
+                        extra_messages.push(Def { file, item: m });
+                    } else {
+                        messages.insert(&m.name.name, Def { file, item: m });
+                    }
                 }
                 Item::Campaign(c) => {
-                    define(&mut sink, "campaign", file, &c.name, campaign_names.get(c.name.name.as_str()).copied());
-                    if !campaign_names.contains_key(c.name.name.as_str()) {
-                        campaign_names.insert(&c.name.name, (file, &c.name));
-                        campaigns.push(Def { file, item: c });
-                    }
+                    define(
+                        &mut sink,
+                        "campaign",
+                        file,
+                        &c.name,
+                        campaign_names.get(c.name.name.as_str()).copied(),
+                    );
+                    campaign_names.entry(&c.name.name).or_insert((file, &c.name));
+                    // A duplicate is still checked: its other mistakes matter too.
+                    campaigns.push(Def { file, item: c });
                 }
             }
         }
@@ -115,6 +134,7 @@ pub fn check(files: &[(FileId, &ast::File)]) -> Vec<Diagnostic> {
     }
 
     let mut env = Env {
+        sources: files.iter().map(|(_, _, text)| *text).collect(),
         schema,
         policy: PolicyModel::default(),
         segments,
@@ -122,12 +142,12 @@ pub fn check(files: &[(FileId, &ast::File)]) -> Vec<Diagnostic> {
         campaigns,
     };
     env.policy = policy::build(&env, &mut sink, &policies);
-    segments::check(&env, &mut sink);
+    segments::check(&env, &mut sink, &extra_segments);
     let mut sent: HashSet<&str> = HashSet::new();
     for def in &env.campaigns {
         campaign::check(&env, &mut sink, *def, &mut sent);
     }
-    message::check_unsent(&env, &mut sink, &sent);
+    message::check_unsent(&env, &mut sink, &sent, &extra_messages);
     let mut diagnostics = sink.diagnostics;
     dedupe(&mut diagnostics);
     diagnostics
@@ -155,10 +175,10 @@ fn define(sink: &mut Sink, what: &str, file: FileId, name: &Ident, first: Option
     }
 }
 
-fn first_item_span(files: &[(FileId, &ast::File)]) -> (FileId, camp_grammar::Span) {
+fn first_item_span(files: &[(FileId, &ast::File, &str)]) -> (FileId, camp_grammar::Span) {
     files
         .iter()
-        .find_map(|(f, a)| a.items.first().map(|i| (*f, keyword_span(i.span(), 8))))
+        .find_map(|(f, a, _)| a.items.first().map(|i| (*f, keyword_span(i.span(), 8))))
         .unwrap_or_default()
 }
 

@@ -16,9 +16,15 @@ pub fn build(env: &Env, sink: &mut Sink, policies: &[(FileId, &ast::Policy)]) ->
     for &(file, policy) in policies {
         match first {
             Some((first_file, first_span)) => sink.push(
-                Diagnostic::new(codes::DUPLICATE, file, keyword_span(policy.span, 6), "the workspace has two policies", "second `policy`")
-                    .with_label(first_file, keyword_span(first_span, 6), "first `policy` here")
-                    .with_help("merge them into one `policy { .. }` block"),
+                Diagnostic::new(
+                    codes::DUPLICATE,
+                    file,
+                    keyword_span(policy.span, 6),
+                    "the workspace has two policies",
+                    "second `policy`",
+                )
+                .with_label(first_file, keyword_span(first_span, 6), "first `policy` here")
+                .with_help("merge them into one `policy { .. }` block"),
             ),
             None => {
                 first = Some((file, policy.span));
@@ -29,9 +35,15 @@ pub fn build(env: &Env, sink: &mut Sink, policies: &[(FileId, &ast::Policy)]) ->
             let mut once = |name: &'static str, span: Span, sink: &mut Sink| {
                 if let Some((_, f, s)) = seen.iter().find(|(n, _, _)| *n == name) {
                     sink.push(
-                        Diagnostic::new(codes::DUPLICATE_SETTING, file, span, format!("`{name}` is set twice"), "second setting")
-                            .with_label(*f, *s, "first set here")
-                            .with_help("keep one of them"),
+                        Diagnostic::new(
+                            codes::DUPLICATE_SETTING,
+                            file,
+                            span,
+                            format!("`{name}` is set twice"),
+                            "second setting",
+                        )
+                        .with_label(*f, *s, "first set here")
+                        .with_help("keep one of them"),
                     );
                     false
                 } else {
@@ -110,8 +122,14 @@ fn lifecycle(sink: &mut Sink, file: FileId, settings: &[ast::LifecycleSetting], 
             "at_risk" => (&mut params.at_risk_ratio, ratio(&s.value), "a ratio like `3`"),
             other => {
                 sink.push(
-                    Diagnostic::new(codes::UNKNOWN_SETTING, file, s.name.span, format!("unknown lifecycle setting `{other}`"), "not a lifecycle setting")
-                        .with_help(help_for(other, LIFECYCLE_SETTINGS, "lifecycle setting")),
+                    Diagnostic::new(
+                        codes::UNKNOWN_SETTING,
+                        file,
+                        s.name.span,
+                        format!("unknown lifecycle setting `{other}`"),
+                        "not a lifecycle setting",
+                    )
+                    .with_help(help_for(other, LIFECYCLE_SETTINGS, "lifecycle setting")),
                 );
                 continue;
             }
@@ -119,8 +137,14 @@ fn lifecycle(sink: &mut Sink, file: FileId, settings: &[ast::LifecycleSetting], 
         match value {
             Some(v) if v > 0.0 => *slot = v,
             _ => sink.push(
-                Diagnostic::new(codes::BAD_SETTING, file, s.span, format!("`{}` takes {expected}", s.name.name), "wrong kind of value")
-                    .with_help(format!("write {expected}, greater than zero")),
+                Diagnostic::new(
+                    codes::BAD_SETTING,
+                    file,
+                    s.span,
+                    format!("`{}` takes {expected}", s.name.name),
+                    "wrong kind of value",
+                )
+                .with_help(format!("write {expected}, greater than zero")),
             ),
         }
     }

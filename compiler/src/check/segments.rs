@@ -4,50 +4,27 @@ use super::expr::{self, Scope, Trigger};
 use super::{Def, Env};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Sink};
-use camp_grammar::ast::{self, Expr, ExprKind, Span};
+use camp_grammar::ast::{self, Span};
 use std::collections::HashMap;
 
-pub fn check(env: &Env, sink: &mut Sink) {
+pub fn check(env: &Env, sink: &mut Sink, duplicates: &[Def<ast::Segment>]) {
     let mut defs: Vec<(&str, &Def<ast::Segment>)> = env.segments.iter().map(|(n, d)| (*n, d)).collect();
     defs.sort_by_key(|(_, d)| (d.file, d.item.span.start));
-    for (_, def) in &defs {
+    let mut uses: HashMap<&str, Vec<(String, Span)>> = HashMap::new();
+    for (name, def) in &defs {
+        sink.segment_uses.clear();
+        expr::condition(env, sink, &Scope::new(def.file, Trigger::Segment), &def.item.cond);
+        uses.insert(name, std::mem::take(&mut sink.segment_uses));
+    }
+    for def in duplicates {
         expr::condition(env, sink, &Scope::new(def.file, Trigger::Segment), &def.item.cond);
     }
-    cycles(env, sink, &defs);
-}
-
-/// The segments a condition names directly, with the span of each use.
-/// Names inside `where` are event properties, not segments.
-pub fn references<'e>(env: &Env, e: &'e Expr, out: &mut Vec<(&'e str, Span)>) {
-    let mut stack = vec![e];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ExprKind::Or(items) | ExprKind::And(items) => stack.extend(items),
-            ExprKind::Not(inner) | ExprKind::Neg(inner) | ExprKind::DaysSince(inner) => stack.push(inner),
-            ExprKind::Compare { lhs, rhs, .. } => stack.extend([&**lhs, &**rhs]),
-            ExprKind::In { value, list, .. } => {
-                stack.push(value);
-                stack.extend(list);
-            }
-            ExprKind::IsNull { value, .. } => stack.push(value),
-            ExprKind::Contains { value, needle } => stack.extend([&**value, &**needle]),
-            ExprKind::Arith { first, rest } => {
-                stack.push(first);
-                stack.extend(rest.iter().map(|(_, e)| e));
-            }
-            ExprKind::Path(p) if p.segments.len() == 1 => {
-                let name = p.segments[0].name.as_str();
-                if env.segments.contains_key(name) {
-                    out.push((name, p.span));
-                }
-            }
-            _ => {}
-        }
-    }
+    sink.segment_uses.clear();
+    cycles(env, sink, &defs, &uses);
 }
 
 /// Reports each cycle once, at the segment where it is first entered.
-fn cycles(env: &Env, sink: &mut Sink, defs: &[(&str, &Def<ast::Segment>)]) {
+fn cycles(env: &Env, sink: &mut Sink, defs: &[(&str, &Def<ast::Segment>)], uses: &HashMap<&str, Vec<(String, Span)>>) {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         Visiting,
@@ -79,17 +56,19 @@ fn cycles(env: &Env, sink: &mut Sink, defs: &[(&str, &Def<ast::Segment>)]) {
             marks.insert(name, Mark::Visiting);
             path.push((name, via.unwrap_or(def.item.name.span)));
             stack.push((name, None, true));
-            let mut refs = Vec::new();
-            references(env, &def.item.cond, &mut refs);
-            for (next, span) in refs.into_iter().rev() {
-                stack.push((next, Some(span), false));
+            for (next, span) in uses.get(name).into_iter().flatten().rev() {
+                if let Some((key, _)) = env.segments.get_key_value(next.as_str()) {
+                    stack.push((*key, Some(*span), false));
+                }
             }
         }
     }
 }
 
 fn report(env: &Env, sink: &mut Sink, path: &[(&str, Span)], back_to: &str, back_span: Span) {
-    let Some(start) = path.iter().position(|(n, _)| *n == back_to) else { return };
+    let Some(start) = path.iter().position(|(n, _)| *n == back_to) else {
+        return;
+    };
     let cycle = &path[start..];
     let Some(def) = env.segments.get(back_to) else { return };
     let names: Vec<&str> = cycle.iter().map(|(n, _)| *n).chain([back_to]).collect();

@@ -59,8 +59,10 @@ pub struct Facts {
     pub literal_text: String,
 }
 
-/// The EUC-KR/CP949 size of literal text, noting characters it cannot encode.
-pub fn measure_text(text: &str, span: Span, unencodable: &mut Vec<(Span, char)>) -> Size {
+/// The EUC-KR/CP949 size of literal text, noting characters it cannot
+/// encode. `source` is the text under `span` as written (escapes and
+/// indentation included), used to point at the exact character.
+pub fn measure_text(text: &str, span: Span, source: &str, unencodable: &mut Vec<(Span, char)>) -> Size {
     let mut size = Size::default();
     let mut encoder = encoding_rs::EUC_KR.new_encoder();
     let mut buf = [0u8; 8];
@@ -77,13 +79,13 @@ pub fn measure_text(text: &str, span: Span, unencodable: &mut Vec<(Span, char)>)
             encoding_rs::EncoderResult::InputEmpty => size.bytes += written,
             _ => {
                 size.bytes += 2;
-                // Text spans cover the source; point at the character when
-                // the text maps one-to-one, else at the whole segment.
-                let at = if span.len() == text.len() {
-                    Span::new(span.start + i, span.start + i + c.len_utf8())
-                } else {
-                    span
-                };
+                // The k-th `c` of the text is the k-th `c` of its source: no
+                // escape or indentation produces a non-ASCII character.
+                let k = text[..i].matches(c).count();
+                let at = source
+                    .match_indices(c)
+                    .nth(k)
+                    .map_or(span, |(j, _)| Span::new(span.start + j, span.start + j + c.len_utf8()));
                 unencodable.push((at, c));
                 encoder = encoding_rs::EUC_KR.new_encoder();
             }
@@ -98,7 +100,12 @@ pub fn check(env: &Env, sink: &mut Sink, scope: &Scope, template: &Template) -> 
     for segment in &template.segments {
         match segment {
             TemplateSegment::Text { text, span } => {
-                let size = measure_text(text, *span, &mut facts.unencodable);
+                let source = env
+                    .sources
+                    .get(scope.file.0)
+                    .and_then(|s| s.get(span.start..span.end))
+                    .unwrap_or("");
+                let size = measure_text(text, *span, source, &mut facts.unencodable);
                 facts.size = facts.size.add(size);
                 facts.literal_text.push_str(text);
                 if before_placeholder {
@@ -126,42 +133,77 @@ fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts
     let Some(value) = resolve(env, sink, scope, p, facts) else {
         return Size::default();
     };
-    let mut ty = value.ty;
+    let mut ty = value.ty.clone();
     let mut size = value.size;
     for filter in &p.filters {
         let name = filter.name.name.as_str();
         let Some(current) = &ty else {
             sink.push(
-                Diagnostic::new(codes::BAD_FILTER, scope.file, filter.span, format!("`{name}` cannot format policy text"), "not a value")
-                    .with_help("remove the filter"),
+                Diagnostic::new(
+                    codes::BAD_FILTER,
+                    scope.file,
+                    filter.span,
+                    format!("`{name}` cannot format policy text"),
+                    "not a value",
+                )
+                .with_help("remove the filter"),
             );
             return size.unwrap_or_default();
         };
         let (accepts, arity) = match name {
-            "won" | "number" => (matches!(current, FieldType::Int { .. } | FieldType::Money { .. } | FieldType::Decimal), 0),
+            "won" | "number" => (
+                matches!(current, FieldType::Int { .. } | FieldType::Money { .. } | FieldType::Decimal),
+                0,
+            ),
             "date" => (matches!(current, FieldType::Timestamp | FieldType::Date), 1),
             _ => {
                 sink.push(
-                    Diagnostic::new(codes::UNKNOWN_FILTER, scope.file, filter.name.span, format!("unknown filter `{name}`"), "no such filter")
-                        .with_help(help_for(name, FILTERS, "filter")),
+                    Diagnostic::new(
+                        codes::UNKNOWN_FILTER,
+                        scope.file,
+                        filter.name.span,
+                        format!("unknown filter `{name}`"),
+                        "no such filter",
+                    )
+                    .with_help(help_for(name, FILTERS, "filter")),
                 );
                 return size.unwrap_or_default();
             }
         };
         if !accepts {
-            let takes = if name == "date" { "timestamps and dates" } else { "numbers and money" };
+            let takes = if name == "date" {
+                "timestamps and dates"
+            } else {
+                "numbers and money"
+            };
             sink.push(
-                Diagnostic::new(codes::BAD_FILTER, scope.file, filter.span, format!("`{name}` formats {takes}, not {current}"), format!("applied to a {current}"))
-                    .with_label(scope.file, p.path.span, format!("this is a {current}"))
-                    .with_help("remove the filter, or print a value of the right type"),
+                Diagnostic::new(
+                    codes::BAD_FILTER,
+                    scope.file,
+                    filter.span,
+                    format!("`{name}` formats {takes}, not {current}"),
+                    format!("applied to {current:#}"),
+                )
+                .with_label(scope.file, p.path.span, format!("this is {current:#}"))
+                .with_help("remove the filter, or print a value of the right type"),
             );
             return size.unwrap_or_default();
         }
         if filter.args.len() != arity {
-            let usage = if name == "date" { "`date(\"M월 d일\")`" } else { "it without arguments, e.g. `| won`" };
+            let usage = if name == "date" {
+                "`date(\"M월 d일\")`"
+            } else {
+                "it without arguments, e.g. `| won`"
+            };
             sink.push(
-                Diagnostic::new(codes::BAD_FILTER, scope.file, filter.span, format!("`{name}` takes {arity} argument{}", if arity == 1 { "" } else { "s" }), "wrong arguments")
-                    .with_help(format!("write {usage}")),
+                Diagnostic::new(
+                    codes::BAD_FILTER,
+                    scope.file,
+                    filter.span,
+                    format!("`{name}` takes {arity} argument{}", if arity == 1 { "" } else { "s" }),
+                    "wrong arguments",
+                )
+                .with_help(format!("write {usage}")),
             );
             return size.unwrap_or_default();
         }
@@ -176,12 +218,33 @@ fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts
     match &p.default {
         Some(default) => {
             let mut ignored = Vec::new();
-            let d = measure_text(&default.value, default.span, &mut ignored);
+            let source = env
+                .sources
+                .get(scope.file.0)
+                .and_then(|s| s.get(default.span.start..default.span.end))
+                .unwrap_or("");
+            let d = measure_text(&default.value, default.span, source, &mut ignored);
             facts.unencodable.extend(ignored);
             size = size.map(|s| s.max(d));
         }
         None if value.nullable => {
             let path = camp_path(p);
+            let filters: String = p
+                .filters
+                .iter()
+                .map(|f| {
+                    let args: Vec<String> = f.args.iter().map(|a| format!("{:?}", a.value)).collect();
+                    if args.is_empty() {
+                        format!(" | {}", f.name.name)
+                    } else {
+                        format!(" | {}({})", f.name.name, args.join(", "))
+                    }
+                })
+                .collect();
+            let example = match value.ty {
+                Some(FieldType::Text { .. }) => "고객",
+                _ => "-",
+            };
             sink.push(
                 Diagnostic::new(
                     codes::NULLABLE_IN_TEMPLATE,
@@ -190,7 +253,7 @@ fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts
                     format!("`{path}` may be empty, and the message would read oddly without it"),
                     "nullable value",
                 )
-                .with_help(format!("add a default: `#{{{path} ?? \"고객\"}}`")),
+                .with_help(format!("add a default: `#{{{path}{filters} ?? \"{example}\"}}`")),
             );
         }
         None => {}
@@ -215,15 +278,21 @@ fn camp_path(p: &Placeholder) -> String {
 fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &mut Facts) -> Option<Value> {
     let first = p.path.segments.first()?;
     let rest = &p.path.segments[1..];
-    let policy_text = |text: &Option<String>| text.as_ref().map(|t| measure_text(t, Span::default(), &mut Vec::new()));
+    let policy_text = |text: &Option<String>| text.as_ref().map(|t| measure_text(t, Span::default(), "", &mut Vec::new()));
     match first.name.as_str() {
         "sender" | "optout" if rest.is_empty() => {
             let is_sender = first.name == "sender";
             let text = if is_sender { &env.policy.sender } else { &env.policy.optout };
             if text.is_none() {
                 sink.push(
-                    Diagnostic::new(codes::UNKNOWN_VARIABLE, scope.file, first.span, format!("`{}` is not set in the policy", first.name), "nothing to print")
-                        .with_help(format!("add `{} \"..\"` to `policy {{ .. }}`", first.name)),
+                    Diagnostic::new(
+                        codes::UNKNOWN_VARIABLE,
+                        scope.file,
+                        first.span,
+                        format!("`{}` is not set in the policy", first.name),
+                        "nothing to print",
+                    )
+                    .with_help(format!("add `{} \"..\"` to `policy {{ .. }}`", first.name)),
                 );
             }
             if is_sender {
@@ -243,7 +312,13 @@ fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &m
             if customer.field(name).is_some() {
                 // `#{고객명}` is `#{customer.고객명}`.
                 let mut path = p.path.clone();
-                path.segments.insert(0, camp_grammar::ast::Ident { name: "customer".into(), span: first.span });
+                path.segments.insert(
+                    0,
+                    camp_grammar::ast::Ident {
+                        name: "customer".into(),
+                        span: first.span,
+                    },
+                );
                 let q = Placeholder { path, ..p.clone() };
                 return stored(env, sink, scope, &q);
             }
@@ -258,8 +333,14 @@ fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &m
                 help_for(name, candidates, "variable")
             };
             sink.push(
-                Diagnostic::new(codes::UNKNOWN_VARIABLE, scope.file, first.span, format!("unknown template variable `{name}`"), "not a field, alias or policy text")
-                    .with_help(help),
+                Diagnostic::new(
+                    codes::UNKNOWN_VARIABLE,
+                    scope.file,
+                    first.span,
+                    format!("unknown template variable `{name}`"),
+                    "not a field, alias or policy text",
+                )
+                .with_help(help),
             );
             None
         }
@@ -272,8 +353,14 @@ fn stored(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder) -> Option<
     let ty = field.ty.clone();
     if matches!(ty, FieldType::Bool | FieldType::Consent) {
         sink.push(
-            Diagnostic::new(codes::NOT_PRINTABLE, scope.file, p.path.span, format!("`{}` is a yes/no value; it prints as `true` or `false`", field.name), "yes/no value")
-                .with_help("branch on it with `if` and write the two texts instead"),
+            Diagnostic::new(
+                codes::NOT_PRINTABLE,
+                scope.file,
+                p.path.span,
+                format!("`{}` is a yes/no value; it prints as `true` or `false`", field.name),
+                "yes/no value",
+            )
+            .with_help("branch on it with `if` and write the two texts instead"),
         );
         return None;
     }
@@ -301,7 +388,7 @@ pub fn value_size(ty: &FieldType) -> Option<Size> {
         FieldType::Date => Size::ascii(10),
         FieldType::Enum(values) => values
             .iter()
-            .map(|v| measure_text(v, Span::default(), &mut Vec::new()))
+            .map(|v| measure_text(v, Span::default(), "", &mut Vec::new()))
             .fold(Size::default(), Size::max),
         FieldType::Bool | FieldType::Consent => Size::ascii(5),
         FieldType::Phone => Size::ascii(16),
@@ -341,7 +428,7 @@ pub fn date_size(pattern: &str) -> Size {
             'a' => Size::any(2),
             _ => {
                 let text: String = chars[i..i + run].iter().collect();
-                measure_text(&text, Span::default(), &mut Vec::new())
+                measure_text(&text, Span::default(), "", &mut Vec::new())
             }
         };
         size = size.add(piece);
@@ -357,12 +444,16 @@ mod tests {
     #[test]
     fn euc_kr_bytes_and_unencodable() {
         let mut bad = Vec::new();
-        let s = measure_text("(광고) 안녕 A1", Span::new(0, 18), &mut bad);
+        let s = measure_text("(광고) 안녕 A1", Span::new(0, 18), "(광고) 안녕 A1", &mut bad);
         assert_eq!(s, Size { chars: 10, bytes: 14 });
         assert!(bad.is_empty());
-        let s = measure_text("hi😀", Span::new(0, 6), &mut bad);
+        let s = measure_text("hi😀", Span::new(10, 16), "hi😀", &mut bad);
         assert_eq!(s.chars, 3);
-        assert_eq!(bad, vec![(Span::new(2, 6), '😀')]);
+        assert_eq!(bad, vec![(Span::new(12, 16), '😀')]);
+        // Dedented text: the source has indentation the text lacks.
+        let mut bad = Vec::new();
+        measure_text("a\nb😀", Span::new(0, 12), "a\n    b😀", &mut bad);
+        assert_eq!(bad, vec![(Span::new(7, 11), '😀')]);
     }
 
     #[test]

@@ -8,13 +8,39 @@ use crate::policy::{minutes, QuietRule, SendScope};
 use crate::source::FileId;
 use camp_grammar::ast::{self, QuietMode, Span};
 
+/// Abbreviations people write for zones; an abbreviation is not a zone
+/// (`KST` is not `EST` misspelt).
+const ABBREVIATIONS: [(&str, &str); 6] = [
+    ("KST", "Asia/Seoul"),
+    ("JST", "Asia/Tokyo"),
+    ("CST", "Asia/Shanghai"),
+    ("HKT", "Asia/Hong_Kong"),
+    ("SGT", "Asia/Singapore"),
+    ("GMT", "Etc/GMT"),
+];
+
 pub fn unknown_zone(file: FileId, span: Span, name: &str) -> Diagnostic {
-    let zones = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name());
-    let help = match crate::suggest::did_you_mean(name, zones) {
+    let zones = || chrono_tz::TZ_VARIANTS.iter().map(|z| z.name());
+    let city = zones().find(|z| z.rsplit('/').next().is_some_and(|c| c.eq_ignore_ascii_case(name)));
+    let abbreviation = ABBREVIATIONS.iter().find(|(a, _)| a.eq_ignore_ascii_case(name)).map(|(_, z)| *z);
+    // Only a name with a region can be a misspelt zone name.
+    let close = if name.contains('/') {
+        crate::suggest::did_you_mean(name, zones().filter(|z| z.contains('/')))
+    } else {
+        None
+    };
+    let help = match city.or(abbreviation).map(str::to_string).or(close) {
         Some(z) => format!("did you mean `{z}`?"),
         None => "use an IANA zone name such as `Asia/Seoul`".to_string(),
     };
-    Diagnostic::new(codes::UNKNOWN_ZONE, file, span, format!("unknown time zone `{name}`"), "not an IANA time zone").with_help(help)
+    Diagnostic::new(
+        codes::UNKNOWN_ZONE,
+        file,
+        span,
+        format!("unknown time zone `{name}`"),
+        "not an IANA time zone",
+    )
+    .with_help(help)
 }
 
 /// Minutes since midnight, reporting E0308 for `25:00` or `10:75`.
@@ -22,8 +48,14 @@ pub fn time(sink: &mut Sink, file: FileId, t: &ast::TimeOfDay) -> Option<u32> {
     let m = minutes(t);
     if m.is_none() {
         sink.push(
-            Diagnostic::new(codes::BAD_TIME, file, t.span, format!("`{:02}:{:02}` is not a time of day", t.hour, t.minute), "out of range")
-                .with_help("write hours 00-23 and minutes 00-59, e.g. `21:00`"),
+            Diagnostic::new(
+                codes::BAD_TIME,
+                file,
+                t.span,
+                format!("`{:02}:{:02}` is not a time of day", t.hour, t.minute),
+                "out of range",
+            )
+            .with_help("write hours 00-23 and minutes 00-59, e.g. `21:00`"),
         );
     }
     m
@@ -34,8 +66,14 @@ pub fn date_time(sink: &mut Sink, file: FileId, dt: &ast::DateTime) {
     let date = chrono::NaiveDate::from_ymd_opt(dt.year, dt.month, dt.day);
     if date.is_none() {
         sink.push(
-            Diagnostic::new(codes::BAD_DATE, file, dt.span, format!("{:04}-{:02}-{:02} is not a date", dt.year, dt.month, dt.day), "no such day")
-                .with_help("check the month and the day"),
+            Diagnostic::new(
+                codes::BAD_DATE,
+                file,
+                dt.span,
+                format!("{:04}-{:02}-{:02} is not a date", dt.year, dt.month, dt.day),
+                "no such day",
+            )
+            .with_help("check the month and the day"),
         );
     }
     let t = ast::TimeOfDay {
@@ -49,8 +87,14 @@ pub fn date_time(sink: &mut Sink, file: FileId, dt: &ast::DateTime) {
 pub fn day_of_month(sink: &mut Sink, file: FileId, day: u32, span: Span) {
     if !(1..=31).contains(&day) {
         sink.push(
-            Diagnostic::new(codes::BAD_DATE, file, span, format!("there is no day {day} of a month"), "out of range")
-                .with_help("use a day from `1st` to `31st`; months without that day are skipped"),
+            Diagnostic::new(
+                codes::BAD_DATE,
+                file,
+                span,
+                format!("there is no day {day} of a month"),
+                "out of range",
+            )
+            .with_help("use a day from `1st` to `31st`; months without that day are skipped"),
         );
     } else if day > 28 {
         // Not an error, but say it where it matters: in the docs. The
@@ -66,8 +110,14 @@ pub fn quiet_rule(env: &Env, sink: &mut Sink, file: FileId, q: &ast::QuietHours,
     let (from, to) = (from?, to?);
     if from == to {
         sink.push(
-            Diagnostic::new(codes::BAD_TIME, file, q.from.span.to(q.to.span), "quiet hours start and end at the same time", "empty range")
-                .with_help("write a range such as `21:00..08:00`"),
+            Diagnostic::new(
+                codes::BAD_TIME,
+                file,
+                q.from.span.to(q.to.span),
+                "quiet hours start and end at the same time",
+                "empty range",
+            )
+            .with_help("write a range such as `21:00..08:00`"),
         );
         return None;
     }
@@ -99,7 +149,7 @@ pub fn check_cap(sink: &mut Sink, file: FileId, cap: &ast::Cap) {
         if limit.count.value == 0 {
             sink.push(
                 Diagnostic::new(codes::CAP_ZERO, file, limit.count.span, "a cap of 0 blocks every send", "zero")
-                    .with_help("remove the campaign instead, or allow at least 1"),
+                    .with_help("allow at least 1 send per period, or remove the cap"),
             );
         }
         if limit.per.seconds() == 0 {
@@ -113,13 +163,28 @@ pub fn check_cap(sink: &mut Sink, file: FileId, cap: &ast::Cap) {
 
 /// The quiet rules a campaign's sends on `channel` fall under: its own and
 /// the policy's.
-pub fn rules_for<'r>(own: &'r [QuietRule], policy: &'r [QuietRule], kind: Option<&'r str>, channel: crate::channel::Channel) -> impl Iterator<Item = &'r QuietRule> + Clone {
+pub fn rules_for<'r>(
+    own: &'r [QuietRule],
+    policy: &'r [QuietRule],
+    kind: Option<&'r str>,
+    channel: crate::channel::Channel,
+) -> impl Iterator<Item = &'r QuietRule> + Clone {
     own.iter().chain(policy).filter(move |r| r.scope.matches(kind, channel))
 }
 
 /// Whether every minute of `from..to` (wrapping midnight) is quiet.
 pub fn fully_quiet<'r>(from: u32, to: u32, rules: impl Iterator<Item = &'r QuietRule> + Clone) -> bool {
     minutes_of(from, to).all(|m| rules.clone().any(|r| r.contains(m)))
+}
+
+/// Whether minute `m` lies in the daily range `from..to` (wrapping
+/// midnight; `a..a` is the whole day).
+pub fn in_range(from: u32, to: u32, m: u32) -> bool {
+    match from.cmp(&to) {
+        std::cmp::Ordering::Less => from <= m && m < to,
+        std::cmp::Ordering::Greater => m >= from || m < to,
+        std::cmp::Ordering::Equal => true,
+    }
 }
 
 /// The minutes of a daily range, wrapping midnight; `a..a` is the whole day.
@@ -137,7 +202,7 @@ pub const NIGHT_TO: u32 = 8 * 60;
 pub fn night_covered<'r>(rules: impl Iterator<Item = &'r QuietRule> + Clone, window: Option<(u32, u32)>) -> bool {
     let in_window = |m: u32| match window {
         None => true,
-        Some((from, to)) => minutes_of(from, to).any(|w| w == m),
+        Some((from, to)) => in_range(from, to, m),
     };
     minutes_of(NIGHT_FROM, NIGHT_TO).all(|m| !in_window(m) || rules.clone().any(|r| r.contains(m)))
 }

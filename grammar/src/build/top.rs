@@ -1,0 +1,72 @@
+//! Top-level items: dispatch, segments and messages.
+
+use super::{campaign, child, expr, kids, policy, rel_start, schema, Build, Ctx, P};
+use crate::ast::{Item, Message, MessagePart, Segment};
+use crate::grammar::Rule;
+
+/// Builds the item of a `chunk` pair; `Ok(None)` for a chunk of only
+/// comments and blank space.
+pub(crate) fn item(cx: &mut Ctx, chunk: P) -> Build<Option<(Item, usize)>> {
+    let Some(p) = kids(&chunk).find(|k| k.as_rule() != Rule::EOI) else {
+        return Ok(None);
+    };
+    // Doc comments of a top-level item sit at the start of its chunk.
+    let doc = cx.doc(0, rel_start(&p));
+    let end = p.as_span().end();
+    let built = match p.as_rule() {
+        Rule::schema => Item::Schema(schema::schema(cx, &p)?),
+        Rule::policy => Item::Policy(policy::policy(cx, &p)?),
+        Rule::segment => Item::Segment(segment(cx, &p, doc)?),
+        Rule::message => Item::Message(message(cx, &p, doc)?),
+        Rule::campaign => Item::Campaign(campaign::campaign(cx, &p, doc)?),
+        _ => return Err(cx.internal(cx.span(&p), "top-level item")),
+    };
+    Ok(Some((built, end)))
+}
+
+fn segment(cx: &mut Ctx, p: &P, doc: Option<String>) -> Build<Segment> {
+    let span = cx.span(p);
+    let name = child(p, Rule::ident).map(|n| cx.ident(&n));
+    let name = cx.need(name, span, "segment name")?;
+    let cond = cx.need(child(p, Rule::expr), span, "condition")?;
+    Ok(Segment {
+        doc,
+        name,
+        cond: expr::expr(cx, &cond)?,
+        span,
+    })
+}
+
+fn message(cx: &mut Ctx, p: &P, doc: Option<String>) -> Build<Message> {
+    let span = cx.span(p);
+    let name = child(p, Rule::ident).map(|n| cx.ident(&n));
+    let name = cx.need(name, span, "message name")?;
+    let mut parts = Vec::new();
+    for part in kids(p).filter(|k| k.as_rule() == Rule::message_part) {
+        let inner = super::only(cx, &part)?;
+        parts.push(message_part(cx, &inner)?);
+    }
+    Ok(Message { doc, name, parts, span })
+}
+
+fn message_part(cx: &mut Ctx, p: &P) -> Build<MessagePart> {
+    let span = cx.span(p);
+    let strings: Vec<P> = kids(p).filter(|k| k.as_rule() == Rule::string).collect();
+    let first = cx.need(strings.first().cloned(), span, "text")?;
+    Ok(match p.as_rule() {
+        Rule::body_part => MessagePart::Body(cx.template(&first)),
+        Rule::subject_part => MessagePart::Subject(cx.template(&first)),
+        Rule::title_part => MessagePart::Title(cx.template(&first)),
+        Rule::image_part => MessagePart::Image(cx.template(&first)),
+        Rule::template_part => MessagePart::TemplateCode(cx.string(&first)),
+        Rule::button_part => {
+            let url = cx.need(strings.get(1).cloned(), span, "button url")?;
+            MessagePart::Button {
+                label: cx.template(&first),
+                url: cx.template(&url),
+                span,
+            }
+        }
+        _ => return Err(cx.internal(span, "message part")),
+    })
+}
