@@ -3,6 +3,8 @@
 use camp::load::{self, Loaded};
 use camp::output;
 use camp_compiler::codes;
+use camp_compiler::lower::{Dialect, Postgres, Sqlite};
+use camp_compiler::program::Program;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -25,11 +27,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// Print the documentation page of a diagnostic code, e.g. `camp explain E0101`.
+    /// Explain a diagnostic code (`camp explain E0101`) or a campaign: its
+    /// steps, its SQL per dialect and the indexes it wants.
     Explain {
-        /// A code such as `E0101` or `W0404`.
-        code: String,
+        /// A code such as `E0101`, or a campaign name.
+        name: String,
+        /// Files or folders; defaults to the current workspace.
+        paths: Vec<PathBuf>,
+        /// `sqlite` or `postgres`; defaults to `camp.toml`'s dialect.
+        #[arg(long, value_enum)]
+        dialect: Option<DialectArg>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DialectArg {
+    Sqlite,
+    Postgres,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -45,7 +59,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { paths, format } => check(&paths, format),
-        Command::Explain { code } => explain(&code),
+        Command::Explain { name, paths, dialect } => {
+            if codes::looks_like_code(&name) {
+                explain(&name)
+            } else {
+                explain_campaign(&name, &paths, dialect)
+            }
+        }
     }
 }
 
@@ -88,6 +108,56 @@ fn check(paths: &[PathBuf], format: Format) -> ExitCode {
         ExitCode::from(EXIT_ERRORS)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Loads and checks a workspace for the commands that need it clean; on
+/// errors prints them and returns the exit code.
+fn checked(paths: &[PathBuf]) -> Result<(Loaded, camp_compiler::Analysis), ExitCode> {
+    let loaded = load::load(paths).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_USAGE)
+    })?;
+    let analysis = camp_compiler::analyze(&loaded.workspace);
+    if analysis.has_errors() {
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        for d in analysis.diagnostics.iter().filter(|d| d.is_error()) {
+            eprint!("{}", output::human(d, &loaded.workspace, color));
+        }
+        eprintln!("error: the workspace does not check; fix the errors above first");
+        return Err(ExitCode::from(if analysis.has_io_errors() { EXIT_USAGE } else { EXIT_ERRORS }));
+    }
+    Ok((loaded, analysis))
+}
+
+fn dialect_of(arg: Option<DialectArg>, config: &camp::config::Config) -> &'static dyn Dialect {
+    match arg {
+        Some(DialectArg::Postgres) => &Postgres,
+        Some(DialectArg::Sqlite) => &Sqlite,
+        None if config.workspace.dialect == "postgres" => &Postgres,
+        None => &Sqlite,
+    }
+}
+
+fn explain_campaign(name: &str, paths: &[PathBuf], dialect: Option<DialectArg>) -> ExitCode {
+    let (loaded, analysis) = match checked(paths) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(program) = Program::new(&analysis) else {
+        return ExitCode::from(EXIT_ERRORS);
+    };
+    let dialect = dialect_of(dialect, &loaded.config);
+    match camp::explain::campaign(&loaded.workspace, &program, name, dialect) {
+        Some(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            let names: Vec<&str> = program.campaigns.keys().copied().collect();
+            eprintln!("error: no campaign named `{name}`; {}", camp_compiler::suggest::help_for(name, names.iter().copied(), "campaign"));
+            ExitCode::from(EXIT_USAGE)
+        }
     }
 }
 

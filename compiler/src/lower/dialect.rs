@@ -1,0 +1,173 @@
+//! What differs between SQLite and PostgreSQL, behind one trait with
+//! generic defaults; code generation never matches on the dialect.
+
+use crate::types::FieldType;
+
+pub trait Dialect: Sync {
+    fn name(&self) -> &'static str;
+
+    /// Quotes an identifier from the schema: `"name"`, doubling quotes.
+    fn quote(&self, ident: &str) -> String {
+        format!("\"{}\"", ident.replace('"', "\"\""))
+    }
+
+    /// The placeholder of the `n`-th parameter (1-based).
+    fn placeholder(&self, n: usize) -> String;
+
+    /// A property of a JSON column, as a value of the schema type.
+    fn json_prop(&self, column: &str, key: &str, ty: &FieldType) -> String;
+
+    /// The literal for true/false in a condition.
+    fn bool_lit(&self, value: bool) -> &'static str;
+
+    /// `expr` shifted by a signed number of seconds given as placeholder `seconds`.
+    fn add_seconds(&self, expr: &str, seconds: &str) -> String;
+
+    /// Fractional days from `earlier` to `later` (both timestamps or dates).
+    fn days_between(&self, later: &str, earlier: &str) -> String;
+
+    /// Whole days, rounded down, of a fractional day count.
+    fn floor_days(&self, days: &str) -> String;
+
+    /// A timestamp placeholder (PostgreSQL wants its type said).
+    fn timestamp_param(&self, placeholder: &str) -> String;
+
+    /// A typed placeholder for a value of the schema type, where the type
+    /// cannot be inferred from the other side.
+    fn typed_param(&self, placeholder: &str, ty: &FieldType) -> String;
+
+    /// `key = value` where `value` may be a JSON or parameter string holding
+    /// a key that the column stores as an integer or as text.
+    fn key_eq(&self, column: &str, value: &str) -> String {
+        format!("{column} = {value}")
+    }
+
+    /// Case-sensitive substring test.
+    fn contains(&self, haystack: &str, needle: &str) -> String;
+
+    /// The collation clause for ordering comparisons of text, so that both
+    /// databases order by code point as the evaluator does.
+    fn text_order(&self) -> &'static str {
+        ""
+    }
+
+    /// Real (not integer) division.
+    fn real_div(&self, a: &str, b: &str) -> String {
+        format!("(CAST({a} AS DOUBLE PRECISION) / {b})")
+    }
+
+    /// An `IF NOT EXISTS` index statement.
+    fn create_index(&self, name: &str, table: &str, columns: &[String]) -> String {
+        format!("CREATE INDEX IF NOT EXISTS {} ON {} ({});", self.quote(name), self.quote(table), columns.join(", "))
+    }
+}
+
+/// SQLite: timestamps are UTC text as its date functions write them, JSON is
+/// text read with `json_extract`, booleans are 0/1.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sqlite;
+
+impl Dialect for Sqlite {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+    fn placeholder(&self, n: usize) -> String {
+        format!("?{n}")
+    }
+    fn json_prop(&self, column: &str, key: &str, _ty: &FieldType) -> String {
+        // Keys come from the schema; quoted JSON path keeps any name safe.
+        format!("json_extract({column}, '$.\"{}\"')", key.replace('\'', "''").replace('"', "\\\""))
+    }
+    fn bool_lit(&self, value: bool) -> &'static str {
+        if value {
+            "1"
+        } else {
+            "0"
+        }
+    }
+    fn add_seconds(&self, expr: &str, seconds: &str) -> String {
+        format!("datetime({expr}, {seconds} || ' seconds')")
+    }
+    fn days_between(&self, later: &str, earlier: &str) -> String {
+        format!("(julianday({later}) - julianday({earlier}))")
+    }
+    fn floor_days(&self, days: &str) -> String {
+        // CAST truncates toward zero; step down for negative fractions.
+        format!("(CAST({days} AS INTEGER) - ({days} < CAST({days} AS INTEGER)))")
+    }
+    fn timestamp_param(&self, placeholder: &str) -> String {
+        placeholder.to_string()
+    }
+    fn typed_param(&self, placeholder: &str, _ty: &FieldType) -> String {
+        placeholder.to_string()
+    }
+    fn contains(&self, haystack: &str, needle: &str) -> String {
+        format!("(instr({haystack}, {needle}) > 0)")
+    }
+    fn real_div(&self, a: &str, b: &str) -> String {
+        format!("(CAST({a} AS REAL) / {b})")
+    }
+}
+
+/// PostgreSQL: `timestamptz`, `date`, `jsonb`, real booleans.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Postgres;
+
+impl Dialect for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
+    }
+    fn json_prop(&self, column: &str, key: &str, ty: &FieldType) -> String {
+        let text = format!("({column} ->> '{}')", key.replace('\'', "''"));
+        match pg_type(ty) {
+            "text" => text,
+            t => format!("{text}::{t}"),
+        }
+    }
+    fn bool_lit(&self, value: bool) -> &'static str {
+        if value {
+            "TRUE"
+        } else {
+            "FALSE"
+        }
+    }
+    fn add_seconds(&self, expr: &str, seconds: &str) -> String {
+        format!("({expr} + make_interval(secs => {seconds}::bigint))")
+    }
+    fn days_between(&self, later: &str, earlier: &str) -> String {
+        format!("(EXTRACT(EPOCH FROM ({later}::timestamptz - {earlier}::timestamptz)) / 86400.0)")
+    }
+    fn floor_days(&self, days: &str) -> String {
+        format!("FLOOR({days})::bigint")
+    }
+    fn timestamp_param(&self, placeholder: &str) -> String {
+        format!("{placeholder}::timestamptz")
+    }
+    fn typed_param(&self, placeholder: &str, ty: &FieldType) -> String {
+        format!("{placeholder}::{}", pg_type(ty))
+    }
+    fn contains(&self, haystack: &str, needle: &str) -> String {
+        format!("(strpos({haystack}, {needle}) > 0)")
+    }
+    fn key_eq(&self, column: &str, value: &str) -> String {
+        format!("{column}::text = ({value})::text")
+    }
+    fn text_order(&self) -> &'static str {
+        " COLLATE \"C\""
+    }
+}
+
+/// The PostgreSQL type a schema type is stored as (DESIGN §3.2).
+pub fn pg_type(ty: &FieldType) -> &'static str {
+    match ty {
+        FieldType::Int { .. } | FieldType::Money { .. } => "bigint",
+        FieldType::Decimal => "double precision",
+        FieldType::Bool | FieldType::Consent => "boolean",
+        FieldType::Timestamp => "timestamptz",
+        FieldType::Date => "date",
+        FieldType::Id | FieldType::Ref(_) | FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::Tz => "text",
+    }
+}

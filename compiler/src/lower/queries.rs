@@ -1,0 +1,303 @@
+//! The three query shapes of a campaign (DESIGN §5): the population of a
+//! scheduled campaign, the check of one customer for one triggering event
+//! (audience, exit and branch conditions), and the render query.
+
+use super::cond::{param_type, Lowerer, Props, CUSTOMER};
+use super::{indexes, Dialect, Param, Query};
+use crate::program::Program;
+use crate::schema::{EventModel, FieldModel};
+use crate::types::FieldType;
+use camp_grammar::ast::{self, CampaignItem, Expr, ExprKind, MessagePart, Step, StepKind, TemplateSegment, TriggerKind, WindowKind};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A value the messages print, selected under its canonical path
+/// (`customer.name`, `customer.favorite.name`, `trigger.product.name`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Column {
+    pub path: String,
+    /// `int`, `money`, `decimal`, `text`, `bool`, `timestamp`, `date`, `id`.
+    pub ty: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignQueries {
+    /// Everyone in the audience now: the key first, then `columns`; ordered
+    /// by key. Absent when the audience depends on a triggering event.
+    pub population: Option<Query>,
+    /// One customer (`Param::Customer`) and one triggering event: a row with
+    /// `1` when the trigger filter and the audience hold, `0` otherwise.
+    pub check: Option<Query>,
+    /// One customer: `1` when any `exit when` condition holds.
+    pub exit: Option<Query>,
+    /// One customer: each `if` condition, in step order (top-level steps,
+    /// then each variant's, depth first).
+    pub branches: Vec<Query>,
+    /// One customer: `columns`.
+    pub render: Query,
+    pub columns: Vec<Column>,
+    /// `CREATE INDEX` statements these queries want.
+    pub indexes: Vec<String>,
+}
+
+/// Whether a condition reads the triggering event.
+fn uses_trigger(program: &Program, e: &Expr, depth: usize) -> bool {
+    if depth > camp_grammar::MAX_NESTING {
+        return false;
+    }
+    let any = |items: &[&Expr]| items.iter().any(|i| uses_trigger(program, i, depth + 1));
+    match &e.kind {
+        ExprKind::Or(items) | ExprKind::And(items) => items.iter().any(|i| uses_trigger(program, i, depth + 1)),
+        ExprKind::Not(i) | ExprKind::Neg(i) | ExprKind::DaysSince(i) => uses_trigger(program, i, depth + 1),
+        ExprKind::Compare { lhs, rhs, .. } => any(&[lhs, rhs]),
+        ExprKind::In { value, list, .. } => uses_trigger(program, value, depth + 1) || list.iter().any(|i| uses_trigger(program, i, depth + 1)),
+        ExprKind::IsNull { value, .. } => uses_trigger(program, value, depth + 1),
+        ExprKind::Contains { value, needle } => any(&[value, needle]),
+        ExprKind::Arith { first, rest } => uses_trigger(program, first, depth + 1) || rest.iter().any(|(_, i)| uses_trigger(program, i, depth + 1)),
+        ExprKind::Did(d) => {
+            matches!(d.window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceTrigger)) || d.filter.as_deref().is_some_and(|f| uses_trigger(program, f, depth + 1))
+        }
+        ExprKind::Aggregate(a) => {
+            matches!(a.window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceTrigger)) || a.filter.as_deref().is_some_and(|f| uses_trigger(program, f, depth + 1))
+        }
+        ExprKind::Rfm { window, .. } => matches!(window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceTrigger)),
+        ExprKind::Path(p) => match p.segments.first().map(|s| s.name.as_str()) {
+            Some("trigger") => true,
+            Some(name) if p.segments.len() == 1 => program.segments.get(name).is_some_and(|s| uses_trigger(program, &s.cond, depth + 1)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn trigger_event<'p, 'c>(program: &'p Program, campaign: &'c ast::Campaign) -> (Option<&'p EventModel>, Option<&'c Expr>) {
+    for item in &campaign.items {
+        if let CampaignItem::Trigger(ast::Trigger { kind: TriggerKind::On { event, filter }, .. }) = item {
+            return (program.schema.event(&event.name), filter.as_ref());
+        }
+    }
+    (None, None)
+}
+
+/// A `SELECT CASE WHEN cond THEN 1 ELSE 0 END` for one customer.
+fn check_query(program: &Program, dialect: &dyn Dialect, trigger: Option<&EventModel>, conds: &[(&Expr, bool)]) -> Query {
+    let mut l = Lowerer::new(program, dialect, trigger);
+    let parts: Vec<String> = conds
+        .iter()
+        .map(|(e, is_trigger_filter)| {
+            let props = match (is_trigger_filter, trigger) {
+                (true, Some(ev)) => Props::Trigger(ev),
+                _ => Props::None,
+            };
+            l.cond(e, props, false)
+        })
+        .collect();
+    let cond = if parts.is_empty() { dialect.bool_lit(true).to_string() } else { parts.join(" AND ") };
+    finish_one(&mut l, format!("CASE WHEN {cond} THEN 1 ELSE 0 END AS {}", dialect.quote("ok")))
+}
+
+/// `SELECT <select> FROM customers c WHERE c.key = :customer`.
+fn finish_one(l: &mut Lowerer, select: String) -> Query {
+    let Some(customer) = l.program.schema.customer.as_ref() else {
+        return Query { sql: String::new(), params: Vec::new() };
+    };
+    let key = format!("{CUSTOMER}.{}", l.dialect.quote(&customer.key));
+    // The runtime binds the key in the column's own type, so the primary
+    // key index serves the lookup.
+    let ph = l.param(Param::Customer);
+    let eq = format!("{key} = {ph}");
+    let sql = format!("{}SELECT {select} FROM {} {CUSTOMER} WHERE {eq}", l.with_clause(), l.dialect.quote(&customer.source));
+    Query { sql, params: std::mem::take(&mut l.params) }
+}
+
+/// All queries of one campaign in one dialect.
+pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &dyn Dialect) -> CampaignQueries {
+    let (trigger, trigger_filter) = trigger_event(program, campaign);
+    let mut audience: Option<&Expr> = None;
+    let mut exits: Vec<&Expr> = Vec::new();
+    let mut steps: Vec<&Step> = Vec::new();
+    let mut variant_steps: Vec<&Step> = Vec::new();
+    for item in &campaign.items {
+        match item {
+            CampaignItem::Audience(a) => audience = Some(a),
+            CampaignItem::ExitWhen(e) => exits.push(e),
+            CampaignItem::Step(s) => steps.push(s),
+            CampaignItem::Variant(v) => variant_steps.extend(v.steps.iter()),
+            _ => {}
+        }
+    }
+    let mut branches_src: Vec<&Expr> = Vec::new();
+    collect_ifs(steps.iter().copied().chain(variant_steps.iter().copied()), &mut branches_src);
+
+    let mut conds: Vec<(&Expr, bool)> = Vec::new();
+    if let Some(f) = trigger_filter {
+        conds.push((f, true));
+    }
+    if let Some(a) = audience {
+        conds.push((a, false));
+    }
+    let event_triggered = trigger.is_some();
+    let check = event_triggered.then(|| check_query(program, dialect, trigger, &conds));
+    let exit = (!exits.is_empty()).then(|| {
+        let mut l = Lowerer::new(program, dialect, trigger);
+        let parts: Vec<String> = exits.iter().map(|e| l.cond(e, Props::None, false)).collect();
+        finish_one(&mut l, format!("CASE WHEN {} THEN 1 ELSE 0 END AS {}", parts.join(" OR "), dialect.quote("ok")))
+    });
+    let branches = branches_src.iter().map(|e| check_query(program, dialect, trigger, &[(e, false)])).collect();
+
+    let columns = columns(program, campaign, trigger);
+    let render = {
+        let mut l = Lowerer::new(program, dialect, trigger);
+        let select = select_columns(&mut l, &columns);
+        finish_one(&mut l, select)
+    };
+    let population = if audience.is_some_and(|a| uses_trigger(program, a, 0)) {
+        None
+    } else {
+        Some(population(program, dialect, audience, &columns))
+    };
+    let mut all: Vec<&Expr> = conds.iter().map(|(e, _)| *e).collect();
+    all.extend(exits.iter().copied());
+    all.extend(branches_src.iter().copied());
+    let used = indexes::events_used(program, &all);
+    CampaignQueries {
+        population,
+        check,
+        exit,
+        branches,
+        render,
+        columns,
+        indexes: indexes::recommend(program, dialect, &used),
+    }
+}
+
+/// Who is in a campaign's audience now, keys only, ascending.
+pub fn audience_keys(program: &Program, dialect: &dyn Dialect, audience: Option<&Expr>) -> Query {
+    population(program, dialect, audience, &[])
+}
+
+fn population(program: &Program, dialect: &dyn Dialect, audience: Option<&Expr>, columns: &[Column]) -> Query {
+    let mut l = Lowerer::new(program, dialect, None);
+    l.semi_joins = true;
+    let cond = match audience {
+        Some(a) => l.cond(a, Props::None, false),
+        None => dialect.bool_lit(true).to_string(),
+    };
+    let Some(customer) = program.schema.customer.as_ref() else {
+        return Query { sql: String::new(), params: Vec::new() };
+    };
+    let key = format!("{CUSTOMER}.{}", dialect.quote(&customer.key));
+    let mut select = format!("{key} AS {}", dialect.quote("customer"));
+    if !columns.is_empty() {
+        select.push_str(", ");
+        select.push_str(&select_columns(&mut l, columns));
+    }
+    let sql = format!("{}SELECT {select} FROM {} {CUSTOMER} WHERE {cond} ORDER BY {key}", l.with_clause(), dialect.quote(&customer.source));
+    Query { sql, params: l.params }
+}
+
+fn collect_ifs<'a>(steps: impl Iterator<Item = &'a Step>, out: &mut Vec<&'a Expr>) {
+    for step in steps {
+        if let StepKind::If { cond, then, otherwise } = &step.kind {
+            out.push(cond);
+            collect_ifs(then.iter(), out);
+            if let Some(o) = otherwise {
+                collect_ifs(o.iter(), out);
+            }
+        }
+    }
+}
+
+/// The select list for columns, each under its path.
+fn select_columns(l: &mut Lowerer, columns: &[Column]) -> String {
+    let mut parts = Vec::new();
+    for c in columns {
+        let segments: Vec<camp_grammar::ast::Ident> = c
+            .path
+            .split('.')
+            .map(|s| camp_grammar::ast::Ident { name: s.to_string(), span: Default::default() })
+            .collect();
+        let path = ast::Path { segments, span: Default::default() };
+        let e = Expr { kind: ExprKind::Path(path), span: Default::default() };
+        let (sql, _) = l.value(&e, Props::None, None);
+        parts.push(format!("{sql} AS {}", l.dialect.quote(&c.path)));
+    }
+    parts.join(", ")
+}
+
+/// Every stored value the campaign's messages print, plus the customer's
+/// time zone, in canonical form.
+fn columns(program: &Program, campaign: &ast::Campaign, trigger: Option<&EventModel>) -> Vec<Column> {
+    let mut out = BTreeSet::new();
+    if let Some(tz) = program.schema.timezone_field() {
+        out.insert(Column { path: format!("customer.{}", tz.name), ty: param_type(&tz.ty).into() });
+    }
+    let mut sends = Vec::new();
+    let mut steps: Vec<&Step> = Vec::new();
+    for item in &campaign.items {
+        match item {
+            CampaignItem::Step(s) => steps.push(s),
+            CampaignItem::Variant(v) => steps.extend(v.steps.iter()),
+            _ => {}
+        }
+    }
+    collect_sends(steps.into_iter(), &mut sends);
+    for name in sends {
+        let Some(message) = program.messages.get(name) else { continue };
+        for part in &message.parts {
+            let templates: Vec<&ast::Template> = match part {
+                MessagePart::Body(t) | MessagePart::Subject(t) | MessagePart::Title(t) | MessagePart::Image(t) => vec![t],
+                MessagePart::Button { label, url, .. } => vec![label, url],
+                MessagePart::TemplateCode(_) => vec![],
+            };
+            for t in templates {
+                for seg in &t.segments {
+                    if let TemplateSegment::Placeholder(p) = seg {
+                        let names: Vec<&str> = p.path.segments.iter().map(|s| s.name.as_str()).collect();
+                        if let Some(c) = canonical(program, trigger, &names) {
+                            out.insert(c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn collect_sends<'a>(steps: impl Iterator<Item = &'a Step>, out: &mut Vec<&'a str>) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Send { message, .. } => out.push(&message.name),
+            StepKind::If { then, otherwise, .. } => {
+                collect_sends(then.iter(), out);
+                if let Some(o) = otherwise {
+                    collect_sends(o.iter(), out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `고객명` -> `customer.name`; `trigger.product.상품명` -> `trigger.product.name`.
+pub fn canonical(program: &Program, trigger: Option<&EventModel>, names: &[&str]) -> Option<Column> {
+    let customer = program.schema.customer.as_ref()?;
+    let (root, first, rest): (&str, &FieldModel, &[&str]) = match names {
+        ["sender"] | ["optout"] => return None,
+        ["customer", f, rest @ ..] => ("customer", customer.field(f)?, rest),
+        ["trigger", p, rest @ ..] => ("trigger", trigger?.prop(p)?, rest),
+        [f, rest @ ..] => ("customer", customer.field(f)?, rest),
+        [] => return None,
+    };
+    let mut path = format!("{root}.{}", first.name);
+    let mut field = first;
+    for name in rest {
+        let FieldType::Ref(t) = &field.ty else { return None };
+        let next = program.schema.table(t)?.field(name)?;
+        path.push('.');
+        path.push_str(&next.name);
+        field = next;
+    }
+    Some(Column { path, ty: param_type(&field.ty).into() })
+}
