@@ -153,6 +153,20 @@ pub fn check(files: &[(FileId, &ast::File, &str)]) -> Vec<Diagnostic> {
     diagnostics
 }
 
+/// The policy model of a checked workspace (its diagnostics were reported
+/// by [`check`] already).
+pub fn policy_model(schema: &SchemaModel, policies: &[(FileId, &ast::Policy)]) -> PolicyModel {
+    let env = Env {
+        sources: Vec::new(),
+        schema: schema.clone(),
+        policy: PolicyModel::default(),
+        segments: HashMap::new(),
+        messages: HashMap::new(),
+        campaigns: Vec::new(),
+    };
+    policy::build(&env, &mut Sink::default(), policies)
+}
+
 /// A message sent by two campaigns is checked twice; report each problem once.
 fn dedupe(diagnostics: &mut Vec<Diagnostic>) {
     let mut seen = HashSet::new();
