@@ -6,12 +6,14 @@ pub(crate) mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod lower;
+pub mod plan;
 pub mod policy;
 pub mod program;
 pub mod render;
 pub mod schema;
 pub mod source;
 pub mod suggest;
+pub mod templating;
 pub mod types;
 
 use camp_grammar::{ast, Span, SyntaxError, SyntaxErrorKind};
@@ -92,6 +94,7 @@ impl Analysis {
 /// Parses and checks every file of the workspace. Never panics: a bug in a
 /// check becomes an internal-error diagnostic (E0901) instead.
 pub fn analyze(workspace: &Workspace) -> Analysis {
+    let mut parsed_files = parse_all(workspace);
     let mut diagnostics = Vec::new();
     let mut asts = Vec::with_capacity(workspace.files.len());
     for (i, file) in workspace.files.iter().enumerate() {
@@ -116,7 +119,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
             asts.push(ast::File::default());
             continue;
         }
-        let parsed = camp_grammar::parse(&file.text);
+        let parsed = parsed_files[i].take().unwrap_or_default();
         if parsed.file.items.is_empty() && parsed.errors.is_empty() {
             diagnostics.push(
                 Diagnostic::new(codes::EMPTY_FILE, id, Span::new(0, 0), "the file defines nothing", "empty file")
@@ -146,6 +149,33 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
     }
     sort(&mut diagnostics);
     Analysis { diagnostics, asts }
+}
+
+/// Parses every readable file; files are independent, so a large workspace
+/// is parsed on all cores.
+fn parse_all(workspace: &Workspace) -> Vec<Option<camp_grammar::Parsed>> {
+    let parse = |f: &SourceFile| (f.unreadable.is_none() && f.invalid_utf8_at.is_none()).then(|| camp_grammar::parse(&f.text));
+    let total: usize = workspace.files.iter().map(|f| f.text.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(workspace.files.len());
+    if threads < 2 || total < 32 * 1024 {
+        return workspace.files.iter().map(parse).collect();
+    }
+    let chunk = workspace.files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = workspace
+            .files
+            .chunks(chunk)
+            .map(|files| scope.spawn(move || files.iter().map(parse).collect::<Vec<_>>()))
+            .collect();
+        // A parser panic is a bug; re-raise it on this thread as a panic
+        // would have happened without threads.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// Files in order, then positions, so output is stable.

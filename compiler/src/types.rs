@@ -80,6 +80,9 @@ impl Ty {
     }
 }
 
+/// A type's name without an article, whatever the formatter's flags.
+struct Plain<'a, T>(&'a T);
+
 /// "a" or "an" before a type name.
 pub fn article(word: &str) -> &'static str {
     if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
@@ -93,10 +96,16 @@ pub fn article(word: &str) -> &'static str {
 impl fmt::Display for Ty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if f.alternate() {
-            let plain = self.to_string();
+            let plain = Plain(self).to_string();
             return write!(f, "{} {plain}", article(&plain));
         }
-        match self {
+        Plain(self).fmt(f)
+    }
+}
+
+impl fmt::Display for Plain<'_, Ty> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
             Ty::Bool => f.write_str("bool"),
             Ty::Int => f.write_str("int"),
             Ty::Decimal => f.write_str("decimal"),
@@ -137,10 +146,16 @@ impl FieldType {
 impl fmt::Display for FieldType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if f.alternate() {
-            let plain = self.to_string();
+            let plain = Plain(self).to_string();
             return write!(f, "{} {plain}", article(&plain));
         }
-        match self {
+        Plain(self).fmt(f)
+    }
+}
+
+impl fmt::Display for Plain<'_, FieldType> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
             FieldType::Text { max: Some(n) } => write!(f, "text(max {n})"),
             FieldType::Text { max: None } => f.write_str("text"),
             FieldType::Int { max: Some(n) } => write!(f, "int(max {n})"),

@@ -159,8 +159,8 @@ fn describe(rule: Rule) -> Describe {
         Rule::question => d("`?`", Symbol),
         Rule::neg => d("`-`", Symbol),
         Rule::cmp_op | Rule::cmp_rhs => op("a comparison like `==` or `>=`", Symbol, &[]),
-        Rule::arith_op => op("`+`, `-`, `*` or `/`", Symbol, &[]),
-        Rule::logic_op => op("`and` or `or`", Word, &["and", "or"]),
+        Rule::arith_op => op("an arithmetic operator", Symbol, &[]),
+        Rule::logic_op => op("`and`/`or`", Word, &["and", "or"]),
         // ---- keywords
         Rule::kw_after => kw("`after`", &["after"]),
         Rule::kw_as => kw("`as`", &["as"]),

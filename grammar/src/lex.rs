@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(scan_string(s, 0, false), StringEnd::Closed(s.len() - 5));
         // An unclosed placeholder is text: its quote closes the string.
         let s = r#""hi #{x "tail"#;
-        assert_eq!(scan_string(s, 0, false), StringEnd::Closed(8));
+        assert_eq!(scan_string(s, 0, false), StringEnd::Closed(9));
     }
 
     #[test]

@@ -152,7 +152,7 @@ impl<'a> PlaceholderParser<'a> {
             self.pos += 2;
             self.blanks();
             if self.peek() != Some('"') {
-                return Err(self.expected("a default text like `\"고객\"` after `??`"));
+                return Err(self.expected_text("a default text like `\"고객\"` after `??`"));
             }
             default = Some(self.string()?);
             self.blanks();
@@ -199,7 +199,7 @@ impl<'a> PlaceholderParser<'a> {
             } else {
                 loop {
                     if self.peek() != Some('"') {
-                        return Err(self.expected("a text argument like `\"M월 d일\"`"));
+                        return Err(self.expected_text("a text argument like `\"M월 d일\"`"));
                     }
                     args.push(self.string()?);
                     self.blanks();
@@ -279,6 +279,16 @@ impl<'a> PlaceholderParser<'a> {
 
     fn peek(&self) -> Option<char> {
         self.rest().chars().next()
+    }
+
+    /// Like [`Self::expected`] for a quoted text; `\"` gets its own help,
+    /// since the quotes of a placeholder's texts need no backslash.
+    fn expected_text(&self, what: &str) -> SyntaxError {
+        let mut e = self.expected(what);
+        if self.peek() == Some('\\') {
+            e.help = Some("inside `#{..}` write the quotes without `\\`: `#{고객명 ?? \"고객\"}`".to_string());
+        }
+        e
     }
 
     /// "expected WHAT, found X" at the current position.

@@ -214,7 +214,6 @@ fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts
         });
         ty = Some(FieldType::Text { max: None });
     }
-    let mut size = size;
     match &p.default {
         Some(default) => {
             let mut ignored = Vec::new();

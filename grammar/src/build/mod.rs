@@ -38,8 +38,34 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn span(&self, p: &P) -> Span {
-        let s = p.as_span();
-        Span::new(self.base + s.start(), self.base + s.end())
+        Span::new(self.base + p.as_span().start(), self.base + self.end(p))
+    }
+
+    /// Where `p` really ends (chunk offset). Pest lets a rule that ends in
+    /// an absent `x?` or `x*` keep the blank space and comments it skipped
+    /// while looking for `x`; the last token inside is the true end.
+    pub fn end(&self, p: &P) -> usize {
+        let (start, end) = (p.as_span().start(), p.as_span().end());
+        let Some(inner) = self.text.get(start..end) else {
+            return end;
+        };
+        // Skipped text ends in blank space, or in a comment at the very end.
+        let ends_blank = inner.chars().next_back().is_some_and(char::is_whitespace);
+        if !ends_blank && end < self.text.len() {
+            return end;
+        }
+        // Tokens never end in blank space, so trailing blank space is skipped
+        // text. Only a comment is harder to see: then walk to the last token.
+        let trimmed = inner.trim_end();
+        let last_line = trimmed.rfind('\n').map_or(trimmed, |i| &trimmed[i + 1..]);
+        if !last_line.contains("//") {
+            return start + trimmed.len();
+        }
+        let mut last = p.clone();
+        while let Some(child) = last.clone().into_inner().next_back() {
+            last = child;
+        }
+        last.as_span().end()
     }
 
     pub fn ident(&self, p: &P) -> Ident {
@@ -262,6 +288,7 @@ pub(crate) fn rel_start(p: &P) -> usize {
     p.as_span().start()
 }
 
-pub(crate) fn rel_end(p: &P) -> usize {
-    p.as_span().end()
+/// End of `p` relative to its chunk, without trailing blank space.
+pub(crate) fn rel_end(cx: &Ctx, p: &P) -> usize {
+    cx.end(p)
 }

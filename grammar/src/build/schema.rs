@@ -13,7 +13,7 @@ pub(super) fn schema(cx: &mut Ctx, p: &P) -> Build<Schema> {
             let entry = only(cx, &k)?;
             items.push(schema_item(cx, &entry, prev_end)?);
         }
-        prev_end = rel_end(&k);
+        prev_end = rel_end(cx, &k);
     }
     Ok(Schema { items, span })
 }
@@ -65,7 +65,7 @@ pub(super) fn field_block(cx: &mut Ctx, p: &P) -> Build<Vec<Field>> {
             let doc = cx.doc(prev_end, rel_start(&k));
             fields.push(field(cx, &k, doc)?);
         }
-        prev_end = rel_end(&k);
+        prev_end = rel_end(cx, &k);
     }
     Ok(fields)
 }
