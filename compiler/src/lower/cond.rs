@@ -78,7 +78,11 @@ impl<'p> Lowerer<'p> {
         if self.ctes.is_empty() {
             return String::new();
         }
-        let items: Vec<String> = self.ctes.values().map(|(name, body)| format!("{} AS ({body})", self.q(name))).collect();
+        let items: Vec<String> = self
+            .ctes
+            .values()
+            .map(|(name, body)| format!("{} AS ({body})", self.q(name)))
+            .collect();
         format!("WITH {} ", items.join(", "))
     }
 
@@ -94,7 +98,11 @@ impl<'p> Lowerer<'p> {
             ExprKind::And(items) => self.join(items, props, neg, " AND "),
             ExprKind::Not(inner) => format!("(NOT {})", self.cond(inner, props, !neg)),
             ExprKind::Bool(b) => self.dialect.bool_lit(*b).to_string(),
-            ExprKind::Path(path) if path.segments.len() == 1 && self.program.segments.contains_key(path.segments[0].name.as_str()) && !is_prop(props, &path.segments[0].name) => {
+            ExprKind::Path(path)
+                if path.segments.len() == 1
+                    && self.program.segments.contains_key(path.segments[0].name.as_str())
+                    && !is_prop(props, &path.segments[0].name) =>
+            {
                 let segment = self.program.segments[path.segments[0].name.as_str()];
                 format!("({})", self.cond(&segment.cond, Props::None, neg))
             }
@@ -106,7 +114,11 @@ impl<'p> Lowerer<'p> {
             ExprKind::Compare { op, lhs, rhs } => {
                 let (l, lt, r, rt) = self.pair(lhs, rhs, props);
                 let text = matches!(lt, Ty::Text | Ty::Tz) || matches!(rt, Ty::Text | Ty::Tz);
-                let order = if text && !matches!(op, CmpOp::Eq | CmpOp::Ne) { self.dialect.text_order() } else { "" };
+                let order = if text && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                    self.dialect.text_order()
+                } else {
+                    ""
+                };
                 let sql = format!("({l}{order} {} {r}{order})", cmp(*op));
                 self.two_valued(sql, neg)
             }
@@ -205,11 +217,16 @@ impl<'p> Lowerer<'p> {
                 (format!("(SELECT {select} FROM {from} WHERE {})", wheres.join(" AND ")), ty)
             }
             ExprKind::EventTime { first, event } => {
-                let Some(ev) = self.event(&event.name) else { return ("NULL".into(), Ty::Unknown) };
+                let Some(ev) = self.event(&event.name) else {
+                    return ("NULL".into(), Ty::Unknown);
+                };
                 let a = self.alias("e");
                 let (from, wheres, time) = self.event_rows(ev, &a, true);
                 let f = if *first { "MIN" } else { "MAX" };
-                (format!("(SELECT {f}({time}) FROM {from} WHERE {})", wheres.join(" AND ")), Ty::Timestamp)
+                (
+                    format!("(SELECT {f}({time}) FROM {from} WHERE {})", wheres.join(" AND ")),
+                    Ty::Timestamp,
+                )
             }
             ExprKind::DaysSince(inner) => {
                 let (v, _) = self.value(inner, props, None);
@@ -218,17 +235,27 @@ impl<'p> Lowerer<'p> {
                 (self.dialect.floor_days(&days), Ty::Int)
             }
             ExprKind::Interval(event) => {
-                let Some(ev) = self.event(&event.name) else { return ("NULL".into(), Ty::Unknown) };
+                let Some(ev) = self.event(&event.name) else {
+                    return ("NULL".into(), Ty::Unknown);
+                };
                 let a = self.alias("e");
                 let (from, wheres, time) = self.event_rows(ev, &a, true);
                 let span = self.dialect.days_between(&format!("MAX({time})"), &format!("MIN({time})"));
                 (
-                    format!("(SELECT CASE WHEN COUNT(*) >= 2 THEN {span} / (COUNT(*) - 1) END FROM {from} WHERE {})", wheres.join(" AND ")),
+                    format!(
+                        "(SELECT CASE WHEN COUNT(*) >= 2 THEN {span} / (COUNT(*) - 1) END FROM {from} WHERE {})",
+                        wheres.join(" AND ")
+                    ),
                     Ty::Decimal,
                 )
             }
             ExprKind::Lifecycle(event) => self.lifecycle(&event.name),
-            ExprKind::Rfm { event, prop, window, score } => self.rfm(&event.name, &prop.name, window.as_ref(), &score.name),
+            ExprKind::Rfm {
+                event,
+                prop,
+                window,
+                score,
+            } => self.rfm(&event.name, &prop.name, window.as_ref(), &score.name),
             // Conditions used as values (rare: `x == (a > b)`): 1/0 or TRUE/FALSE.
             _ => {
                 let c = self.cond(e, props, true);
@@ -245,12 +272,20 @@ impl<'p> Lowerer<'p> {
             (acc, acc_ty) = match (op, time, &t) {
                 (ArithOp::Add, true, Ty::Duration) => (self.dialect.add_seconds(&acc, &v), Ty::Timestamp),
                 (ArithOp::Sub, true, Ty::Duration) => (self.dialect.add_seconds(&acc, &format!("(-{v})")), Ty::Timestamp),
-                (ArithOp::Add, false, Ty::Timestamp | Ty::Date) if acc_ty == Ty::Duration => (self.dialect.add_seconds(&v, &acc), Ty::Timestamp),
-                (ArithOp::Sub, true, Ty::Timestamp | Ty::Date) => (format!("({} * 86400)", self.dialect.days_between(&acc, &v)), Ty::Duration),
+                (ArithOp::Add, false, Ty::Timestamp | Ty::Date) if acc_ty == Ty::Duration => {
+                    (self.dialect.add_seconds(&v, &acc), Ty::Timestamp)
+                }
+                (ArithOp::Sub, true, Ty::Timestamp | Ty::Date) => {
+                    (format!("({} * 86400)", self.dialect.days_between(&acc, &v)), Ty::Duration)
+                }
                 (ArithOp::Div, _, _) => {
                     let real = matches!(acc_ty, Ty::Decimal | Ty::Money) || matches!(t, Ty::Decimal | Ty::Money);
                     let divisor = format!("NULLIF({v}, 0)");
-                    let sql = if real { self.dialect.real_div(&acc, &divisor) } else { format!("({acc} / {divisor})") };
+                    let sql = if real {
+                        self.dialect.real_div(&acc, &divisor)
+                    } else {
+                        format!("({acc} / {divisor})")
+                    };
                     let ty = if acc_ty == Ty::Int && t == Ty::Int { Ty::Int } else { Ty::Decimal };
                     (sql, ty)
                 }
@@ -258,7 +293,11 @@ impl<'p> Lowerer<'p> {
                     let ty = match (&acc_ty, &t) {
                         (Ty::Int, Ty::Int) => Ty::Int,
                         (Ty::Duration, _) | (_, Ty::Duration) => Ty::Duration,
-                        (Ty::Money, _) | (_, Ty::Money) if *op != ArithOp::Mul || !matches!((&acc_ty, &t), (Ty::Decimal, _) | (_, Ty::Decimal)) => Ty::Money,
+                        (Ty::Money, _) | (_, Ty::Money)
+                            if *op != ArithOp::Mul || !matches!((&acc_ty, &t), (Ty::Decimal, _) | (_, Ty::Decimal)) =>
+                        {
+                            Ty::Money
+                        }
                         _ => Ty::Decimal,
                     };
                     (format!("({acc} {} {v})", arith_op(*op)), ty)
@@ -273,14 +312,22 @@ impl<'p> Lowerer<'p> {
         let program = self.program;
         match names.as_slice() {
             ["customer", field, rest @ ..] => {
-                let Some(customer) = program.schema.customer.as_ref() else { return ("NULL".into(), Ty::Unknown) };
-                let Some(f) = customer.field(field) else { return ("NULL".into(), Ty::Unknown) };
+                let Some(customer) = program.schema.customer.as_ref() else {
+                    return ("NULL".into(), Ty::Unknown);
+                };
+                let Some(f) = customer.field(field) else {
+                    return ("NULL".into(), Ty::Unknown);
+                };
                 let col = format!("{CUSTOMER}.{}", self.q(&f.name));
                 self.follow(col, f, rest, false)
             }
             ["trigger", prop, rest @ ..] => {
-                let Some(ev) = self.trigger else { return ("NULL".into(), Ty::Unknown) };
-                let Some(p) = ev.prop(prop) else { return ("NULL".into(), Ty::Unknown) };
+                let Some(ev) = self.trigger else {
+                    return ("NULL".into(), Ty::Unknown);
+                };
+                let Some(p) = ev.prop(prop) else {
+                    return ("NULL".into(), Ty::Unknown);
+                };
                 let sql = self.trigger_prop(p);
                 self.follow(sql, p, rest, true)
             }
@@ -302,7 +349,9 @@ impl<'p> Lowerer<'p> {
                     Props::None => {}
                 }
                 // A bare enum value, typed by the other side.
-                let ph = self.param(Param::Text { value: (*name).to_string() });
+                let ph = self.param(Param::Text {
+                    value: (*name).to_string(),
+                });
                 let ty = hint.cloned().unwrap_or(Ty::Text);
                 (self.dialect.typed_param(&ph, &FieldType::Text { max: None }), ty)
             }
@@ -322,7 +371,11 @@ impl<'p> Lowerer<'p> {
             let Some(next) = t.field(name) else { break };
             let a = self.alias("t");
             let key = format!("{a}.{}", self.q(&t.key));
-            let eq = if loose { self.dialect.key_eq(&key, &sql) } else { format!("{key} = {sql}") };
+            let eq = if loose {
+                self.dialect.key_eq(&key, &sql)
+            } else {
+                format!("{key} = {sql}")
+            };
             sql = format!("(SELECT {a}.{} FROM {} {a} WHERE {eq})", self.q(&next.name), self.q(&t.source));
             field = next;
             loose = false;
@@ -341,7 +394,12 @@ impl<'p> Lowerer<'p> {
     fn prop_sql(&self, ev: &EventModel, alias: &str, p: &FieldModel) -> String {
         match &ev.storage {
             EventStorage::Shared => {
-                let props = self.program.schema.events_table.as_ref().map_or("properties", |t| t.props_column.as_str());
+                let props = self
+                    .program
+                    .schema
+                    .events_table
+                    .as_ref()
+                    .map_or("properties", |t| t.props_column.as_str());
                 self.dialect.json_prop(&format!("{alias}.{}", self.q(props)), &p.name, &p.ty)
             }
             EventStorage::Own { .. } => format!("{alias}.{}", self.q(&p.name)),
@@ -374,9 +432,26 @@ impl<'p> Lowerer<'p> {
     /// (table, customer column, time column, Some((type column, event name)) for the shared table)
     fn storage(&self, ev: &EventModel) -> (String, String, String, Option<(String, String)>) {
         match (&ev.storage, &self.program.schema.events_table) {
-            (EventStorage::Own { source, customer_column, time_column }, _) => (source.clone(), customer_column.clone(), time_column.clone(), None),
-            (EventStorage::Shared, Some(t)) => (t.source.clone(), t.customer_column.clone(), t.time_column.clone(), Some((t.type_column.clone(), ev.name.clone()))),
-            (EventStorage::Shared, None) => ("events".into(), "customer_id".into(), "occurred_at".into(), Some(("kind".into(), ev.name.clone()))),
+            (
+                EventStorage::Own {
+                    source,
+                    customer_column,
+                    time_column,
+                },
+                _,
+            ) => (source.clone(), customer_column.clone(), time_column.clone(), None),
+            (EventStorage::Shared, Some(t)) => (
+                t.source.clone(),
+                t.customer_column.clone(),
+                t.time_column.clone(),
+                Some((t.type_column.clone(), ev.name.clone())),
+            ),
+            (EventStorage::Shared, None) => (
+                "events".into(),
+                "customer_id".into(),
+                "occurred_at".into(),
+                Some(("kind".into(), ev.name.clone())),
+            ),
         }
     }
 
@@ -384,11 +459,15 @@ impl<'p> Lowerer<'p> {
     fn window(&mut self, w: &Window, time: &str) -> Vec<String> {
         match &w.kind {
             WindowKind::Within(d) => {
-                let from = self.time_param(Param::NowPlus { seconds: -secs(d.seconds()) });
+                let from = self.time_param(Param::NowPlus {
+                    seconds: -secs(d.seconds()),
+                });
                 vec![format!("{time} > {from}")]
             }
             WindowKind::Before(d) => {
-                let to = self.time_param(Param::NowPlus { seconds: -secs(d.seconds()) });
+                let to = self.time_param(Param::NowPlus {
+                    seconds: -secs(d.seconds()),
+                });
                 vec![format!("{time} <= {to}")]
             }
             WindowKind::SinceTrigger => {
@@ -409,7 +488,9 @@ impl<'p> Lowerer<'p> {
     /// `did E ..`: a semi-join when positive and uncounted (so the planner can
     /// drive from the events), `EXISTS`/`COUNT` otherwise.
     fn did(&mut self, did: &Did, _props: Props<'_>, neg: bool) -> String {
-        let Some(ev) = self.event(&did.event.name) else { return self.dialect.bool_lit(false).to_string() };
+        let Some(ev) = self.event(&did.event.name) else {
+            return self.dialect.bool_lit(false).to_string();
+        };
         let a = self.alias("e");
         let since_last = matches!(did.window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceLast(_)));
         let semi_join = self.semi_joins && !neg && did.count.is_none() && !since_last;
@@ -423,12 +504,18 @@ impl<'p> Lowerer<'p> {
         let body = wheres.join(" AND ");
         if semi_join {
             let (_, customer_col, _, _) = self.storage(ev);
-            return format!("({} IN (SELECT {a}.{} FROM {from} WHERE {body}))", self.customer_key(), self.q(&customer_col));
+            return format!(
+                "({} IN (SELECT {a}.{} FROM {from} WHERE {body}))",
+                self.customer_key(),
+                self.q(&customer_col)
+            );
         }
         let Some(count) = &did.count else {
             return format!("(EXISTS (SELECT 1 FROM {from} WHERE {body}))");
         };
-        let n = self.param(Param::Int { value: i64::try_from(count.n.value).unwrap_or(i64::MAX) });
+        let n = self.param(Param::Int {
+            value: i64::try_from(count.n.value).unwrap_or(i64::MAX),
+        });
         let op = match count.op {
             CountOp::AtLeast => ">=",
             CountOp::AtMost => "<=",
@@ -450,14 +537,21 @@ impl<'p> Lowerer<'p> {
     }
 
     fn lifecycle(&mut self, event: &str) -> (String, Ty) {
-        let Some(ev) = self.event(event) else { return ("NULL".into(), Ty::Unknown) };
+        let Some(ev) = self.event(event) else {
+            return ("NULL".into(), Ty::Unknown);
+        };
         let lc = self.program.policy.lifecycle;
         let a = self.alias("e");
         let (from, wheres, time) = self.event_rows(ev, &a, true);
         let now = self.time_param(Param::Now);
-        let new_from = self.time_param(Param::NowPlus { seconds: -((lc.new_days * 86_400.0).round() as i64) });
+        let new_from = self.time_param(Param::NowPlus {
+            seconds: -((lc.new_days * 86_400.0).round() as i64),
+        });
         let d = self.dialect.floor_days(&self.dialect.days_between(&now, &format!("MAX({time})")));
-        let i = format!("({} / (COUNT(*) - 1))", self.dialect.days_between(&format!("MAX({time})"), &format!("MIN({time})")));
+        let i = format!(
+            "({} / (COUNT(*) - 1))",
+            self.dialect.days_between(&format!("MAX({time})"), &format!("MIN({time})"))
+        );
         let num = |v: f64, me: &mut Self| me.param(Param::Decimal { value: v });
         let active_ratio = num(lc.active_ratio, self);
         let at_risk_ratio = num(lc.at_risk_ratio, self);
@@ -467,7 +561,13 @@ impl<'p> Lowerer<'p> {
             let ph = me.param(Param::Text { value: s.to_string() });
             me.dialect.typed_param(&ph, &FieldType::Text { max: None })
         };
-        let (never, new, active, at_risk, churned) = (stage(self, "never"), stage(self, "new"), stage(self, "active"), stage(self, "at_risk"), stage(self, "churned"));
+        let (never, new, active, at_risk, churned) = (
+            stage(self, "never"),
+            stage(self, "new"),
+            stage(self, "active"),
+            stage(self, "at_risk"),
+            stage(self, "churned"),
+        );
         let sql = format!(
             "(SELECT CASE WHEN COUNT(*) = 0 THEN {never} \
              WHEN MIN({time}) > {new_from} THEN {new} \
@@ -476,15 +576,27 @@ impl<'p> Lowerer<'p> {
              ELSE {churned} END FROM {from} WHERE {})",
             wheres.join(" AND ")
         );
-        let stages = ["new", "active", "at_risk", "churned", "never"].iter().map(|s| s.to_string()).collect();
+        let stages = ["new", "active", "at_risk", "churned", "never"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         (sql, Ty::Enum(stages))
     }
 
     /// Quintiles over every customer with an E in the window: one CTE per
     /// (event, property, window), shared by r, f and m.
     fn rfm(&mut self, event: &str, prop: &str, window: Option<&Window>, score: &str) -> (String, Ty) {
-        let Some(ev) = self.event(event) else { return ("NULL".into(), Ty::Unknown) };
-        let key = format!("{event}.{prop}.{:?}", window.map(|w| &w.kind));
+        let Some(ev) = self.event(event) else {
+            return ("NULL".into(), Ty::Unknown);
+        };
+        let window_key = match window.map(|w| &w.kind) {
+            None => String::new(),
+            Some(WindowKind::Within(d)) => format!("within {}", d.seconds()),
+            Some(WindowKind::Before(d)) => format!("before {}", d.seconds()),
+            Some(WindowKind::SinceTrigger) => "since trigger".into(),
+            Some(WindowKind::SinceLast(e)) => format!("since last {}", e.name),
+        };
+        let key = format!("{event}.{prop}.{window_key}");
         let name = match self.ctes.get(&key) {
             Some((name, _)) => name.clone(),
             None => {
@@ -518,7 +630,13 @@ impl<'p> Lowerer<'p> {
             _ => "r",
         };
         (
-            format!("(SELECT {x}.{} FROM {} {x} WHERE {x}.{} = {})", self.q(col), self.q(&name), self.q("customer"), self.customer_key()),
+            format!(
+                "(SELECT {x}.{} FROM {} {x} WHERE {x}.{} = {})",
+                self.q(col),
+                self.q(&name),
+                self.q("customer"),
+                self.customer_key()
+            ),
             Ty::Int,
         )
     }

@@ -58,7 +58,12 @@ pub trait Dialect: Sync {
 
     /// An `IF NOT EXISTS` index statement.
     fn create_index(&self, name: &str, table: &str, columns: &[String]) -> String {
-        format!("CREATE INDEX IF NOT EXISTS {} ON {} ({});", self.quote(name), self.quote(table), columns.join(", "))
+        format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {} ({});",
+            self.quote(name),
+            self.quote(table),
+            columns.join(", ")
+        )
     }
 }
 
@@ -168,6 +173,12 @@ pub fn pg_type(ty: &FieldType) -> &'static str {
         FieldType::Bool | FieldType::Consent => "boolean",
         FieldType::Timestamp => "timestamptz",
         FieldType::Date => "date",
-        FieldType::Id | FieldType::Ref(_) | FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::Tz => "text",
+        FieldType::Id
+        | FieldType::Ref(_)
+        | FieldType::Text { .. }
+        | FieldType::Enum(_)
+        | FieldType::Phone
+        | FieldType::Email
+        | FieldType::Tz => "text",
     }
 }

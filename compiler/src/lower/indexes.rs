@@ -79,10 +79,25 @@ pub fn recommend(program: &Program, dialect: &dyn Dialect, events: &BTreeSet<Str
                     &[q(&t.type_column), q(&t.time_column), q(&t.customer_column)],
                 ));
             }
-            (EventStorage::Own { source, customer_column, time_column }, _) => {
+            (
+                EventStorage::Own {
+                    source,
+                    customer_column,
+                    time_column,
+                },
+                _,
+            ) => {
                 let q = |c: &str| dialect.quote(c);
-                out.insert(dialect.create_index(&format!("camp_{source}_customer_time"), source, &[q(customer_column), q(time_column)]));
-                out.insert(dialect.create_index(&format!("camp_{source}_time_customer"), source, &[q(time_column), q(customer_column)]));
+                out.insert(dialect.create_index(
+                    &format!("camp_{source}_customer_time"),
+                    source,
+                    &[q(customer_column), q(time_column)],
+                ));
+                out.insert(dialect.create_index(
+                    &format!("camp_{source}_time_customer"),
+                    source,
+                    &[q(time_column), q(customer_column)],
+                ));
             }
             (EventStorage::Shared, None) => {}
         }

@@ -23,20 +23,35 @@ pub enum Param {
     /// The evaluation instant.
     Now,
     /// `now` shifted by a signed number of seconds (`now - 24h` is -86400).
-    NowPlus { seconds: i64 },
+    NowPlus {
+        seconds: i64,
+    },
     /// The time of the triggering event.
     TriggerTime,
     /// A property of the triggering event, by name, with its schema type
     /// (`int`, `money`, `decimal`, `text`, `bool`, `timestamp`, `date`, `id`).
-    TriggerProp { name: String, ty: String },
+    TriggerProp {
+        name: String,
+        ty: String,
+    },
     /// The key of the one customer a query is about.
     Customer,
-    Int { value: i64 },
-    Decimal { value: f64 },
-    Text { value: String },
-    Bool { value: bool },
+    Int {
+        value: i64,
+    },
+    Decimal {
+        value: f64,
+    },
+    Text {
+        value: String,
+    },
+    Bool {
+        value: bool,
+    },
     /// A signed number of seconds, for timestamp arithmetic.
-    Seconds { value: i64 },
+    Seconds {
+        value: i64,
+    },
 }
 
 /// One SQL statement and its parameters, in placeholder order.

@@ -50,20 +50,29 @@ fn uses_trigger(program: &Program, e: &Expr, depth: usize) -> bool {
         ExprKind::Or(items) | ExprKind::And(items) => items.iter().any(|i| uses_trigger(program, i, depth + 1)),
         ExprKind::Not(i) | ExprKind::Neg(i) | ExprKind::DaysSince(i) => uses_trigger(program, i, depth + 1),
         ExprKind::Compare { lhs, rhs, .. } => any(&[lhs, rhs]),
-        ExprKind::In { value, list, .. } => uses_trigger(program, value, depth + 1) || list.iter().any(|i| uses_trigger(program, i, depth + 1)),
+        ExprKind::In { value, list, .. } => {
+            uses_trigger(program, value, depth + 1) || list.iter().any(|i| uses_trigger(program, i, depth + 1))
+        }
         ExprKind::IsNull { value, .. } => uses_trigger(program, value, depth + 1),
         ExprKind::Contains { value, needle } => any(&[value, needle]),
-        ExprKind::Arith { first, rest } => uses_trigger(program, first, depth + 1) || rest.iter().any(|(_, i)| uses_trigger(program, i, depth + 1)),
+        ExprKind::Arith { first, rest } => {
+            uses_trigger(program, first, depth + 1) || rest.iter().any(|(_, i)| uses_trigger(program, i, depth + 1))
+        }
         ExprKind::Did(d) => {
-            matches!(d.window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceTrigger)) || d.filter.as_deref().is_some_and(|f| uses_trigger(program, f, depth + 1))
+            matches!(d.window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceTrigger))
+                || d.filter.as_deref().is_some_and(|f| uses_trigger(program, f, depth + 1))
         }
         ExprKind::Aggregate(a) => {
-            matches!(a.window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceTrigger)) || a.filter.as_deref().is_some_and(|f| uses_trigger(program, f, depth + 1))
+            matches!(a.window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceTrigger))
+                || a.filter.as_deref().is_some_and(|f| uses_trigger(program, f, depth + 1))
         }
         ExprKind::Rfm { window, .. } => matches!(window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceTrigger)),
         ExprKind::Path(p) => match p.segments.first().map(|s| s.name.as_str()) {
             Some("trigger") => true,
-            Some(name) if p.segments.len() == 1 => program.segments.get(name).is_some_and(|s| uses_trigger(program, &s.cond, depth + 1)),
+            Some(name) if p.segments.len() == 1 => program
+                .segments
+                .get(name)
+                .is_some_and(|s| uses_trigger(program, &s.cond, depth + 1)),
             _ => false,
         },
         _ => false,
@@ -72,7 +81,11 @@ fn uses_trigger(program: &Program, e: &Expr, depth: usize) -> bool {
 
 fn trigger_event<'p, 'c>(program: &'p Program, campaign: &'c ast::Campaign) -> (Option<&'p EventModel>, Option<&'c Expr>) {
     for item in &campaign.items {
-        if let CampaignItem::Trigger(ast::Trigger { kind: TriggerKind::On { event, filter }, .. }) = item {
+        if let CampaignItem::Trigger(ast::Trigger {
+            kind: TriggerKind::On { event, filter },
+            ..
+        }) = item
+        {
             return (program.schema.event(&event.name), filter.as_ref());
         }
     }
@@ -92,22 +105,36 @@ fn check_query(program: &Program, dialect: &dyn Dialect, trigger: Option<&EventM
             l.cond(e, props, false)
         })
         .collect();
-    let cond = if parts.is_empty() { dialect.bool_lit(true).to_string() } else { parts.join(" AND ") };
+    let cond = if parts.is_empty() {
+        dialect.bool_lit(true).to_string()
+    } else {
+        parts.join(" AND ")
+    };
     finish_one(&mut l, format!("CASE WHEN {cond} THEN 1 ELSE 0 END AS {}", dialect.quote("ok")))
 }
 
 /// `SELECT <select> FROM customers c WHERE c.key = :customer`.
 fn finish_one(l: &mut Lowerer, select: String) -> Query {
     let Some(customer) = l.program.schema.customer.as_ref() else {
-        return Query { sql: String::new(), params: Vec::new() };
+        return Query {
+            sql: String::new(),
+            params: Vec::new(),
+        };
     };
     let key = format!("{CUSTOMER}.{}", l.dialect.quote(&customer.key));
     // The runtime binds the key in the column's own type, so the primary
     // key index serves the lookup.
     let ph = l.param(Param::Customer);
     let eq = format!("{key} = {ph}");
-    let sql = format!("{}SELECT {select} FROM {} {CUSTOMER} WHERE {eq}", l.with_clause(), l.dialect.quote(&customer.source));
-    Query { sql, params: std::mem::take(&mut l.params) }
+    let sql = format!(
+        "{}SELECT {select} FROM {} {CUSTOMER} WHERE {eq}",
+        l.with_clause(),
+        l.dialect.quote(&customer.source)
+    );
+    Query {
+        sql,
+        params: std::mem::take(&mut l.params),
+    }
 }
 
 /// All queries of one campaign in one dialect.
@@ -141,9 +168,15 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
     let exit = (!exits.is_empty()).then(|| {
         let mut l = Lowerer::new(program, dialect, trigger);
         let parts: Vec<String> = exits.iter().map(|e| l.cond(e, Props::None, false)).collect();
-        finish_one(&mut l, format!("CASE WHEN {} THEN 1 ELSE 0 END AS {}", parts.join(" OR "), dialect.quote("ok")))
+        finish_one(
+            &mut l,
+            format!("CASE WHEN {} THEN 1 ELSE 0 END AS {}", parts.join(" OR "), dialect.quote("ok")),
+        )
     });
-    let branches = branches_src.iter().map(|e| check_query(program, dialect, trigger, &[(e, false)])).collect();
+    let branches = branches_src
+        .iter()
+        .map(|e| check_query(program, dialect, trigger, &[(e, false)]))
+        .collect();
 
     let columns = columns(program, campaign, trigger);
     let render = {
@@ -184,7 +217,10 @@ fn population(program: &Program, dialect: &dyn Dialect, audience: Option<&Expr>,
         None => dialect.bool_lit(true).to_string(),
     };
     let Some(customer) = program.schema.customer.as_ref() else {
-        return Query { sql: String::new(), params: Vec::new() };
+        return Query {
+            sql: String::new(),
+            params: Vec::new(),
+        };
     };
     let key = format!("{CUSTOMER}.{}", dialect.quote(&customer.key));
     let mut select = format!("{key} AS {}", dialect.quote("customer"));
@@ -192,7 +228,11 @@ fn population(program: &Program, dialect: &dyn Dialect, audience: Option<&Expr>,
         select.push_str(", ");
         select.push_str(&select_columns(&mut l, columns));
     }
-    let sql = format!("{}SELECT {select} FROM {} {CUSTOMER} WHERE {cond} ORDER BY {key}", l.with_clause(), dialect.quote(&customer.source));
+    let sql = format!(
+        "{}SELECT {select} FROM {} {CUSTOMER} WHERE {cond} ORDER BY {key}",
+        l.with_clause(),
+        dialect.quote(&customer.source)
+    );
     Query { sql, params: l.params }
 }
 
@@ -215,10 +255,19 @@ fn select_columns(l: &mut Lowerer, columns: &[Column]) -> String {
         let segments: Vec<camp_grammar::ast::Ident> = c
             .path
             .split('.')
-            .map(|s| camp_grammar::ast::Ident { name: s.to_string(), span: Default::default() })
+            .map(|s| camp_grammar::ast::Ident {
+                name: s.to_string(),
+                span: Default::default(),
+            })
             .collect();
-        let path = ast::Path { segments, span: Default::default() };
-        let e = Expr { kind: ExprKind::Path(path), span: Default::default() };
+        let path = ast::Path {
+            segments,
+            span: Default::default(),
+        };
+        let e = Expr {
+            kind: ExprKind::Path(path),
+            span: Default::default(),
+        };
         let (sql, _) = l.value(&e, Props::None, None);
         parts.push(format!("{sql} AS {}", l.dialect.quote(&c.path)));
     }
@@ -230,7 +279,10 @@ fn select_columns(l: &mut Lowerer, columns: &[Column]) -> String {
 fn columns(program: &Program, campaign: &ast::Campaign, trigger: Option<&EventModel>) -> Vec<Column> {
     let mut out = BTreeSet::new();
     if let Some(tz) = program.schema.timezone_field() {
-        out.insert(Column { path: format!("customer.{}", tz.name), ty: param_type(&tz.ty).into() });
+        out.insert(Column {
+            path: format!("customer.{}", tz.name),
+            ty: param_type(&tz.ty).into(),
+        });
     }
     let mut sends = Vec::new();
     let mut steps: Vec<&Step> = Vec::new();
@@ -299,5 +351,8 @@ pub fn canonical(program: &Program, trigger: Option<&EventModel>, names: &[&str]
         path.push_str(&next.name);
         field = next;
     }
-    Some(Column { path, ty: param_type(&field.ty).into() })
+    Some(Column {
+        path,
+        ty: param_type(&field.ty).into(),
+    })
 }
