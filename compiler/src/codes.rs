@@ -67,6 +67,7 @@ codes! {
     BAD_RFM_SCORE = "E0212", Error, "unknown rfm score";
     NOT_PRINTABLE = "E0213", Error, "value cannot be printed in a message";
     BAD_SETTING = "E0214", Error, "invalid setting value";
+    BAD_RFM_WINDOW = "E0215", Error, "rfm window that depends on the customer";
     WINDOW_IN_QUIET_HOURS = "E0301", Error, "send window fully inside quiet hours";
     TRIGGER_IN_QUIET_HOURS = "W0302", Warning, "scheduled time always inside quiet hours";
     CAP_ZERO = "E0303", Error, "cap of zero";
