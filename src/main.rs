@@ -27,6 +27,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Compile every campaign to a versioned JSON plan in DIR (all or none).
+    Compile {
+        /// Files or folders; defaults to the current workspace.
+        paths: Vec<PathBuf>,
+        /// Where the plans go: one `<campaign>.plan.json` each.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print the indexes the queries want for this dialect (plans hold both).
+        #[arg(long, value_enum)]
+        dialect: Option<DialectArg>,
+    },
     /// Explain a diagnostic code (`camp explain E0101`) or a campaign: its
     /// steps, its SQL per dialect and the indexes it wants.
     Explain {
@@ -59,6 +70,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { paths, format } => check(&paths, format),
+        Command::Compile { paths, out, dialect } => compile(&paths, &out, dialect),
         Command::Explain { name, paths, dialect } => {
             if codes::looks_like_code(&name) {
                 explain(&name)
@@ -139,6 +151,65 @@ fn dialect_of(arg: Option<DialectArg>, config: &camp::config::Config) -> &'stati
     }
 }
 
+fn compile(paths: &[PathBuf], out: &std::path::Path, dialect: Option<DialectArg>) -> ExitCode {
+    let (loaded, analysis) = match checked(paths) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(program) = Program::new(&analysis) else {
+        return ExitCode::from(EXIT_ERRORS);
+    };
+    // Build every plan before writing any, so a failure leaves nothing half-done.
+    let mut plans = Vec::new();
+    for name in program.campaigns.keys() {
+        match camp_compiler::plan::build(&program, name) {
+            Ok(plan) => plans.push((name.to_string(), plan.to_json())),
+            Err(e) => {
+                eprintln!("error: cannot compile campaign `{name}`: {e}");
+                return ExitCode::from(EXIT_ERRORS);
+            }
+        }
+    }
+    if let Err(e) = write_plans(out, &plans) {
+        eprintln!("error: cannot write plans to `{}`: {e}", out.display());
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let dialect = dialect_of(dialect, &loaded.config);
+    println!(
+        "wrote {} plan{} to {} (SQL for sqlite and postgres)",
+        plans.len(),
+        if plans.len() == 1 { "" } else { "s" },
+        out.display()
+    );
+    let mut indexes = std::collections::BTreeSet::new();
+    for (_, c) in program.campaigns.values() {
+        indexes.extend(camp_compiler::lower::queries::campaign_queries(&program, c, dialect).indexes);
+    }
+    if !indexes.is_empty() {
+        println!("indexes the queries want ({}):", dialect.name());
+        for i in indexes {
+            println!("  {i}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes each plan to a temporary file and renames it into place, so a
+/// reader never sees a partial plan.
+fn write_plans(out: &std::path::Path, plans: &[(String, String)]) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut staged = Vec::new();
+    for (name, json) in plans {
+        let tmp = out.join(format!(".{name}.plan.json.tmp"));
+        std::fs::write(&tmp, json)?;
+        staged.push((tmp, out.join(format!("{name}.plan.json"))));
+    }
+    for (tmp, path) in staged {
+        std::fs::rename(tmp, path)?;
+    }
+    Ok(())
+}
+
 fn explain_campaign(name: &str, paths: &[PathBuf], dialect: Option<DialectArg>) -> ExitCode {
     let (loaded, analysis) = match checked(paths) {
         Ok(x) => x,
@@ -155,7 +226,10 @@ fn explain_campaign(name: &str, paths: &[PathBuf], dialect: Option<DialectArg>) 
         }
         None => {
             let names: Vec<&str> = program.campaigns.keys().copied().collect();
-            eprintln!("error: no campaign named `{name}`; {}", camp_compiler::suggest::help_for(name, names.iter().copied(), "campaign"));
+            eprintln!(
+                "error: no campaign named `{name}`; {}",
+                camp_compiler::suggest::help_for(name, names.iter().copied(), "campaign")
+            );
             ExitCode::from(EXIT_USAGE)
         }
     }

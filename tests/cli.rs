@@ -182,11 +182,22 @@ fn explain_a_campaign_prints_steps_sql_and_indexes() {
     let o = camp(&["explain", "cart_reminder"], &shop);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let text = stdout(&o);
-    for needed in ["steps:", "send cart_remind", "exit when", "\"orders\"", "CREATE INDEX IF NOT EXISTS", "?1"] {
+    for needed in [
+        "steps:",
+        "send cart_remind",
+        "exit when",
+        "\"orders\"",
+        "CREATE INDEX IF NOT EXISTS",
+        "?1",
+    ] {
         assert!(text.contains(needed), "missing {needed:?} in:\n{text}");
     }
     let o = camp(&["explain", "cart_reminder", "--dialect", "postgres"], &shop);
-    assert!(stdout(&o).contains("$1::timestamptz") || stdout(&o).contains("$1"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("$1::timestamptz") || stdout(&o).contains("$1"),
+        "{}",
+        stdout(&o)
+    );
     let o = camp(&["explain", "cart_remindr"], &shop);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `cart_reminder`?"));

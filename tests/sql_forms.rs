@@ -23,7 +23,13 @@ pub fn form_queries(program: &Program, dialect: &dyn Dialect) -> Vec<(String, Qu
         .segments
         .iter()
         .filter(|(name, _)| name.starts_with("f_"))
-        .map(|(name, seg)| (seg.span.start, name.to_string(), queries::audience_keys(program, dialect, Some(&seg.cond))))
+        .map(|(name, seg)| {
+            (
+                seg.span.start,
+                name.to_string(),
+                queries::audience_keys(program, dialect, Some(&seg.cond)),
+            )
+        })
         .collect();
     out.sort_by_key(|(at, _, _)| *at);
     out.into_iter().map(|(_, n, q)| (n, q)).collect()
@@ -33,8 +39,15 @@ pub fn form_queries(program: &Program, dialect: &dyn Dialect) -> Vec<(String, Qu
 fn every_form_lowers_to_a_snapshot_per_dialect() {
     let ws = forms_workspace();
     let analysis = camp_compiler::analyze(&ws);
-    let messages: Vec<String> = analysis.diagnostics.iter().map(|d| format!("{} {}", d.code.id, d.message)).collect();
-    assert!(analysis.diagnostics.is_empty(), "tests/sql/forms.camp must check clean: {messages:?}");
+    let messages: Vec<String> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code.id, d.message))
+        .collect();
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "tests/sql/forms.camp must check clean: {messages:?}"
+    );
     let program = Program::new(&analysis).expect("clean program");
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql/snapshots"));
@@ -46,7 +59,12 @@ fn every_form_lowers_to_a_snapshot_per_dialect() {
                 count += 1;
                 // Literals never appear in the SQL text: only placeholders.
                 assert!(!q.sql.contains("1000000") && !q.sql.contains("'gold'"), "{name}: literal in SQL");
-                let params: Vec<String> = q.params.iter().enumerate().map(|(i, p)| format!("{} = {}", dialect.placeholder(i + 1), serde_json::to_string(p).unwrap_or_default())).collect();
+                let params: Vec<String> = q
+                    .params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| format!("{} = {}", dialect.placeholder(i + 1), serde_json::to_string(p).unwrap_or_default()))
+                    .collect();
                 insta::assert_snapshot!(format!("{}__{name}", dialect.name()), format!("{}\n\n{}", q.sql, params.join("\n")));
             }
         }

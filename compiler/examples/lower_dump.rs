@@ -12,7 +12,10 @@ fn main() {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "camp") {
-                ws.add(p.display().to_string(), Input::Text(std::fs::read_to_string(&p).unwrap_or_default()));
+                ws.add(
+                    p.display().to_string(),
+                    Input::Text(std::fs::read_to_string(&p).unwrap_or_default()),
+                );
             }
         }
     }

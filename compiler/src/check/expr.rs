@@ -431,8 +431,14 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
                 // Quintiles rank the whole base at once: one window for all.
                 if matches!(w.kind, WindowKind::SinceLast(_) | WindowKind::SinceTrigger) {
                     sink.push(
-                        Diagnostic::new(codes::BAD_RFM_WINDOW, scope.file, w.span, "rfm scores need one window for every customer", "differs per customer")
-                            .with_help("use `within D` or `before D`, e.g. `rfm(purchase.amount within 365d)`"),
+                        Diagnostic::new(
+                            codes::BAD_RFM_WINDOW,
+                            scope.file,
+                            w.span,
+                            "rfm scores need one window for every customer",
+                            "differs per customer",
+                        )
+                        .with_help("use `within D` or `before D`, e.g. `rfm(purchase.amount within 365d)`"),
                     );
                 }
             }
