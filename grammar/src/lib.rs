@@ -13,6 +13,8 @@
 //!    turns the pairs into the AST; `errors` words pest's failures.
 
 pub mod ast;
+pub mod format;
+pub mod tokens;
 
 mod build;
 mod errors;
