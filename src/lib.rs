@@ -4,5 +4,6 @@
 pub mod config;
 pub mod explain;
 pub mod fixture;
+pub mod fmt_cmd;
 pub mod load;
 pub mod output;

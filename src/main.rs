@@ -19,6 +19,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Rewrite `.camp` files in the canonical layout (`--check`: only list them).
+    Fmt {
+        /// Files or folders; defaults to the current workspace.
+        paths: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
     /// Parse and check a workspace: every problem, with its code.
     Check {
         /// Files or folders; defaults to the current workspace (`camp.toml` upward).
@@ -69,6 +77,7 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Fmt { paths, check } => camp::fmt_cmd::run(&paths, check),
         Command::Check { paths, format } => check(&paths, format),
         Command::Compile { paths, out, dialect } => compile(&paths, &out, dialect),
         Command::Explain { name, paths, dialect } => {
