@@ -2,6 +2,7 @@
 //! the compiler says about them.
 
 pub mod config;
+pub mod dbcmd;
 pub mod explain;
 pub mod fixture;
 pub mod fmt_cmd;

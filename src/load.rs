@@ -163,3 +163,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
         root: root.unwrap_or(first_dir),
     })
 }
+
+/// The `camp.toml` of a workspace folder, if it has a readable, valid one.
+pub fn config_at(root: &Path) -> Option<Config> {
+    let text = std::fs::read_to_string(root.join("camp.toml")).ok()?;
+    Config::parse(&text).ok()
+}

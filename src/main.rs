@@ -1,5 +1,6 @@
 //! `camp`: check campaign files, explain diagnostic codes.
 
+use camp::dbcmd;
 use camp::load::{self, Loaded};
 use camp::output;
 use camp_compiler::codes;
@@ -19,6 +20,39 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Dry run: who is in a campaign's audience now.
+    Audience {
+        campaign: String,
+        /// Files or folders; defaults to the current workspace.
+        paths: Vec<PathBuf>,
+        /// `sqlite://shop.db` or `postgres://user@host/db`; defaults to camp.toml's.
+        #[arg(long)]
+        database: Option<String>,
+        /// The instant to evaluate at (RFC 3339); defaults to the clock.
+        #[arg(long)]
+        now: Option<String>,
+        /// `human` (default) or `json`: `{"campaign":..,"count":N,"customers":[..]}`.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// The rendered message(s) of a campaign or message for one customer.
+    Preview {
+        /// A campaign or a message name.
+        name: String,
+        /// Files or folders; defaults to the current workspace.
+        paths: Vec<PathBuf>,
+        /// The customer's key.
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        database: Option<String>,
+        /// The instant to render at (RFC 3339); defaults to the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Work with the schema and a database.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Rewrite `.camp` files in the canonical layout (`--check`: only list them).
     Fmt {
         /// Files or folders; defaults to the current workspace.
@@ -34,6 +68,9 @@ enum Command {
         /// `human` (default) or `json` (one object per line).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Also compare the schema with this database (`sqlite://shop.db`, `postgres://..`).
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Compile every campaign to a versioned JSON plan in DIR (all or none).
     Compile {
@@ -59,6 +96,22 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum SchemaCommand {
+    /// Write `schema.camp` from the tables of a database.
+    Pull {
+        /// `sqlite://shop.db` or `postgres://user@host/db`; defaults to camp.toml's.
+        #[arg(long)]
+        database: Option<String>,
+        /// Where to write; `-` for standard output.
+        #[arg(long, default_value = "schema.camp")]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum DialectArg {
     Sqlite,
@@ -78,7 +131,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Fmt { paths, check } => camp::fmt_cmd::run(&paths, check),
-        Command::Check { paths, format } => check(&paths, format),
+        Command::Check { paths, format, database } => check(&paths, format, database.as_deref()),
+        Command::Audience {
+            campaign,
+            paths,
+            database,
+            now,
+            format,
+        } => audience(&campaign, &paths, database.as_deref(), now.as_deref(), format),
+        Command::Preview {
+            name,
+            paths,
+            customer,
+            database,
+            now,
+        } => preview(&name, &paths, &customer, database.as_deref(), now.as_deref()),
+        Command::Schema(SchemaCommand::Pull { database, out, force }) => schema_pull(database.as_deref(), &out, force),
         Command::Compile { paths, out, dialect } => compile(&paths, &out, dialect),
         Command::Explain { name, paths, dialect } => {
             if codes::looks_like_code(&name) {
@@ -90,8 +158,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(paths: &[PathBuf], format: Format) -> ExitCode {
-    let Loaded { workspace, .. } = match load::load(paths) {
+fn check(paths: &[PathBuf], format: Format, database: Option<&str>) -> ExitCode {
+    let Loaded {
+        workspace, config, root, ..
+    } = match load::load(paths) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
@@ -100,7 +170,18 @@ fn check(paths: &[PathBuf], format: Format) -> ExitCode {
     };
     let analysis = camp_compiler::analyze(&workspace);
     let io_errors = analysis.has_io_errors();
-    let diagnostics = analysis.diagnostics;
+    let mut diagnostics = analysis.diagnostics.clone();
+    if let Some(arg) = database {
+        let compared = dbcmd::database_url(Some(arg), &config, &root)
+            .and_then(|url| dbcmd::compare(&camp_compiler::program::schema_of(&analysis), &url));
+        match compared {
+            Ok(found) => diagnostics.extend(found),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -258,5 +339,96 @@ fn explain(code: &str) -> ExitCode {
             eprintln!("error: `{code}` is not a diagnostic code (codes look like `E0101` or `W0404`)");
             ExitCode::from(EXIT_USAGE)
         }
+    }
+}
+
+fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code)
+}
+
+fn audience(campaign: &str, paths: &[PathBuf], database: Option<&str>, now: Option<&str>, format: Format) -> ExitCode {
+    let now = match dbcmd::parse_now(now) {
+        Ok(n) => n,
+        Err(e) => return fail(e, EXIT_USAGE),
+    };
+    let (loaded, analysis) = match checked(paths) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(program) = Program::new(&analysis) else {
+        return ExitCode::from(EXIT_ERRORS);
+    };
+    let url = match dbcmd::database_url(database, &loaded.config, &loaded.root) {
+        Ok(u) => u,
+        Err(e) => return fail(e, EXIT_USAGE),
+    };
+    let format = match format {
+        Format::Human => dbcmd::AudienceFormat::Human,
+        Format::Json => dbcmd::AudienceFormat::Json,
+    };
+    match dbcmd::audience(&program, campaign, &url, now, format) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e, EXIT_ERRORS),
+    }
+}
+
+fn preview(name: &str, paths: &[PathBuf], customer: &str, database: Option<&str>, now: Option<&str>) -> ExitCode {
+    let now = match dbcmd::parse_now(now) {
+        Ok(n) => n,
+        Err(e) => return fail(e, EXIT_USAGE),
+    };
+    let (loaded, analysis) = match checked(paths) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(program) = Program::new(&analysis) else {
+        return ExitCode::from(EXIT_ERRORS);
+    };
+    let url = match dbcmd::database_url(database, &loaded.config, &loaded.root) {
+        Ok(u) => u,
+        Err(e) => return fail(e, EXIT_USAGE),
+    };
+    match dbcmd::preview(&program, name, customer, &url, now) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e, EXIT_ERRORS),
+    }
+}
+
+fn schema_pull(database: Option<&str>, out: &std::path::Path, force: bool) -> ExitCode {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root = load::find_root(&cwd).unwrap_or(cwd);
+    let config = load::config_at(&root).unwrap_or_default();
+    let url = match dbcmd::database_url(database, &config, &root) {
+        Ok(u) => u,
+        Err(e) => return fail(e, EXIT_USAGE),
+    };
+    let text = match dbcmd::schema_pull(&url) {
+        Ok(t) => t,
+        Err(e) => return fail(e, EXIT_ERRORS),
+    };
+    if out == std::path::Path::new("-") {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    if out.exists() && !force {
+        return fail(
+            format!("`{}` exists; pass `--force` to overwrite it, or `--out -` to print", out.display()),
+            EXIT_USAGE,
+        );
+    }
+    let tmp = out.with_extension("camp.tmp");
+    match std::fs::write(&tmp, &text).and_then(|_| std::fs::rename(&tmp, out)) {
+        Ok(()) => {
+            println!("wrote {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("cannot write `{}`: {e}", out.display()), EXIT_USAGE),
     }
 }

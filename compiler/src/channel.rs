@@ -195,3 +195,74 @@ impl Channel {
         }
     }
 }
+
+/// How long a rendered text is on a channel: EUC-KR/CP949 bytes for the
+/// SMS family, characters elsewhere; and the characters the channel cannot
+/// carry (emoji on SMS).
+pub fn rendered_length(channel: Channel, text: &str) -> (usize, Vec<char>) {
+    let limits = channel.limits();
+    if limits.unit == Unit::Chars {
+        return (text.chars().count(), Vec::new());
+    }
+    let mut bytes = 0;
+    let mut unencodable = Vec::new();
+    let mut buf = [0u8; 4];
+    for ch in text.chars() {
+        let (encoded, _, had_errors) = encoding_rs::EUC_KR.encode(ch.encode_utf8(&mut buf));
+        if had_errors {
+            unencodable.push(ch);
+        } else {
+            bytes += encoded.len();
+        }
+    }
+    (bytes, unencodable)
+}
+
+/// Whether a rendered body fits its channel, in words: `SMS 84/90 bytes, ok`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub length: usize,
+    pub limit: Option<usize>,
+    pub unit: Unit,
+    pub problems: Vec<String>,
+}
+
+impl Verdict {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks a rendered body (and subject) against the channel's limits.
+pub fn verdict(channel: Channel, body: &str, subject: Option<&str>) -> Verdict {
+    let limits = channel.limits();
+    let (length, unencodable) = rendered_length(channel, body);
+    let mut problems = Vec::new();
+    if let Some(limit) = limits.body.filter(|l| length > *l) {
+        problems.push(format!(
+            "{length} {} is over the {} limit of {limit}",
+            limits.unit.name(),
+            channel.name()
+        ));
+    }
+    if !unencodable.is_empty() {
+        let chars: String = unencodable.iter().collect();
+        problems.push(format!("{} cannot carry {chars:?}", channel.name()));
+    }
+    if let Some(subject) = subject {
+        let (len, _) = rendered_length(channel, subject);
+        match limits.subject {
+            PartLimit { allowed: false, .. } => problems.push(format!("{} has no subject", channel.name())),
+            PartLimit { max: Some(max), .. } if len > max => {
+                problems.push(format!("the subject is {len} {}, over {max}", limits.unit.name()))
+            }
+            _ => {}
+        }
+    }
+    Verdict {
+        length,
+        limit: limits.body,
+        unit: limits.unit,
+        problems,
+    }
+}

@@ -1,6 +1,7 @@
 //! The registry of diagnostic codes. Codes are stable: never reuse or renumber
 //! one. `E00xx` syntax and input, `E01xx` names, `E02xx` types and schema,
-//! `E03xx` time and scheduling, `E04xx` channels and compliance, `E09xx`
+//! `E03xx` time and scheduling, `E04xx` channels and compliance, `E05xx`
+//! the schema against a real database (`camp check --database`), `E09xx`
 //! internal; `Wxxxx` warnings. Every code has a page `docs/codes/CODE.md`.
 
 use crate::diagnostic::Severity;
@@ -95,6 +96,9 @@ codes! {
     AD_CONSENT = "E0413", Error, "ad audience does not require consent";
     AD_NIGHT = "E0414", Error, "ad may be sent at night";
     AD_ALIMTALK = "E0415", Error, "Alimtalk cannot carry ads";
+    DB_TABLE_MISSING = "E0501", Error, "table missing from the database";
+    DB_COLUMN_MISSING = "E0502", Error, "column missing from the database";
+    DB_COLUMN_TYPE = "E0503", Error, "column type differs from the schema";
     EMPTY_FILE = "W0001", Warning, "empty file";
     INTERNAL = "E0901", Error, "internal error";
 }

@@ -61,3 +61,20 @@ impl<'a> Program<'a> {
         })
     }
 }
+
+/// The schema model of an analysis, even one with errors elsewhere (for
+/// comparing the schema file with a database).
+pub fn schema_of(analysis: &Analysis) -> SchemaModel {
+    let schemas: Vec<(FileId, &ast::Schema)> = analysis
+        .asts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, file)| {
+            file.items.iter().filter_map(move |item| match item {
+                Item::Schema(s) => Some((FileId(i), s)),
+                _ => None,
+            })
+        })
+        .collect();
+    schema::build(&schemas, &mut Sink::default())
+}

@@ -6,6 +6,7 @@
 //! behind the [`Dialect`] trait (`dialect.rs`).
 
 pub mod cond;
+pub mod ddl;
 pub mod dialect;
 pub mod indexes;
 pub mod queries;

@@ -294,8 +294,14 @@ fn columns(program: &Program, campaign: &ast::Campaign, trigger: Option<&EventMo
         }
     }
     collect_sends(steps.into_iter(), &mut sends);
-    for name in sends {
-        let Some(message) = program.messages.get(name) else { continue };
+    message_columns(program, trigger, &sends, &mut out);
+    out.into_iter().collect()
+}
+
+/// The stored values the named messages print, in canonical form.
+fn message_columns(program: &Program, trigger: Option<&EventModel>, names: &[&str], out: &mut BTreeSet<Column>) {
+    for name in names {
+        let Some(message) = program.messages.get(*name) else { continue };
         for part in &message.parts {
             let templates: Vec<&ast::Template> = match part {
                 MessagePart::Body(t) | MessagePart::Subject(t) | MessagePart::Title(t) | MessagePart::Image(t) => vec![t],
@@ -314,7 +320,116 @@ fn columns(program: &Program, campaign: &ast::Campaign, trigger: Option<&EventMo
             }
         }
     }
-    out.into_iter().collect()
+}
+
+/// The render query of one message on its own (`camp preview MESSAGE`),
+/// with the triggering event `trigger` when its text reads `trigger.*`.
+pub fn message_render(program: &Program, dialect: &dyn Dialect, message: &str, trigger: Option<&EventModel>) -> (Query, Vec<Column>) {
+    let mut set = BTreeSet::new();
+    if let Some(tz) = program.schema.timezone_field() {
+        set.insert(Column {
+            path: format!("customer.{}", tz.name),
+            ty: param_type(&tz.ty).into(),
+        });
+    }
+    message_columns(program, trigger, &[message], &mut set);
+    let columns: Vec<Column> = set.into_iter().collect();
+    let mut l = Lowerer::new(program, dialect, trigger);
+    let select = select_columns(&mut l, &columns);
+    (finish_one(&mut l, select), columns)
+}
+
+/// The customers who had `event` at or before now, keys ascending: the
+/// candidates of an event-triggered campaign's dry run.
+pub fn event_customers(program: &Program, dialect: &dyn Dialect, event: &EventModel) -> Option<Query> {
+    let q = |s: &str| dialect.quote(s);
+    let mut params = Vec::new();
+    let (source, customer, time, kind) = match &event.storage {
+        crate::schema::EventStorage::Shared => {
+            let t = program.schema.events_table.as_ref()?;
+            params.push(Param::Text { value: event.name.clone() });
+            let kind = format!(" AND {} = {}", q(&t.type_column), dialect.placeholder(1));
+            (&t.source, &t.customer_column, &t.time_column, kind)
+        }
+        crate::schema::EventStorage::Own {
+            source,
+            customer_column,
+            time_column,
+        } => (source, customer_column, time_column, String::new()),
+    };
+    params.push(Param::Now);
+    let now = dialect.timestamp_param(&dialect.placeholder(params.len()));
+    let sql = format!(
+        "SELECT DISTINCT {} FROM {} WHERE {} <= {now}{kind} ORDER BY 1",
+        q(customer),
+        q(source),
+        q(time)
+    );
+    Some(Query { sql, params })
+}
+
+/// The latest event `event` of one customer at or before now: its time,
+/// then each property (typed), for `camp preview` and the runtime, which
+/// render with it as the trigger. `None` without a customer table.
+pub fn latest_event(program: &Program, dialect: &dyn Dialect, event: &EventModel) -> Option<(Query, Vec<Column>)> {
+    let q = |s: &str| dialect.quote(s);
+    let mut params = Vec::new();
+    let ph = |p: Param, params: &mut Vec<Param>| {
+        params.push(p);
+        dialect.placeholder(params.len())
+    };
+    let mut columns = Vec::new();
+    let (source, customer_col, time_col, mut select, type_filter) = match &event.storage {
+        crate::schema::EventStorage::Shared => {
+            let t = program.schema.events_table.as_ref()?;
+            let props: Vec<String> = event
+                .props
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} AS {}",
+                        dialect.json_prop(&format!("e.{}", q(&t.props_column)), &p.name, &p.ty),
+                        q(&p.name)
+                    )
+                })
+                .collect();
+            let kind = ph(Param::Text { value: event.name.clone() }, &mut params);
+            (
+                t.source.clone(),
+                t.customer_column.clone(),
+                t.time_column.clone(),
+                props,
+                format!(" AND e.{} = {kind}", q(&t.type_column)),
+            )
+        }
+        crate::schema::EventStorage::Own {
+            source,
+            customer_column,
+            time_column,
+        } => {
+            let props: Vec<String> = event.props.iter().map(|p| format!("e.{} AS {}", q(&p.name), q(&p.name))).collect();
+            (source.clone(), customer_column.clone(), time_column.clone(), props, String::new())
+        }
+    };
+    for p in &event.props {
+        columns.push(Column {
+            path: format!("trigger.{}", p.name),
+            ty: param_type(&p.ty).into(),
+        });
+    }
+    select.insert(0, format!("e.{} AS {}", q(&time_col), q("time")));
+    let customer = ph(Param::Customer, &mut params);
+    let now = ph(Param::Now, &mut params);
+    let sql = format!(
+        "SELECT {} FROM {} e WHERE e.{} = {customer}{type_filter} AND e.{} <= {} ORDER BY e.{} DESC LIMIT 1",
+        select.join(", "),
+        q(&source),
+        q(&customer_col),
+        q(&time_col),
+        dialect.timestamp_param(&now),
+        q(&time_col),
+    );
+    Some((Query { sql, params }, columns))
 }
 
 fn collect_sends<'a>(steps: impl Iterator<Item = &'a Step>, out: &mut Vec<&'a str>) {

@@ -1,0 +1,173 @@
+//! From a query's parameters ([`Param`]) to the values bound when it runs:
+//! "now" from the clock, the triggering event's time and properties, the
+//! customer's key, and the literals the compiler lifted out of the SQL.
+
+use crate::db::Key;
+use camp_compiler::lower::Param;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{Map, Value as Json};
+use std::fmt;
+
+/// A value to bind, typed the way the backends store it (DESIGN §3.2).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BindValue {
+    Null,
+    /// A null of a known type: PostgreSQL refuses an untyped (text) null
+    /// in a column of another type.
+    TypedNull(crate::db::Want),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+    Timestamp(DateTime<Utc>),
+    Date(NaiveDate),
+    /// A JSON document (event properties): text in SQLite, `jsonb` in PostgreSQL.
+    Json(Json),
+}
+
+/// A triggering event, as the runtime read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerEvent {
+    pub time: DateTime<Utc>,
+    pub props: Map<String, Json>,
+}
+
+/// What a query may ask for at run time.
+#[derive(Debug, Clone)]
+pub struct Bindings<'a> {
+    pub now: DateTime<Utc>,
+    pub customer: Option<&'a Key>,
+    pub trigger: Option<&'a TriggerEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BindError {
+    NoCustomer,
+    NoTrigger,
+    /// A property of the triggering event does not hold its schema type.
+    BadProperty {
+        name: String,
+        ty: String,
+        found: String,
+    },
+    TimeOutOfRange,
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BindError::NoCustomer => f.write_str("this query is about one customer, and none was given"),
+            BindError::NoTrigger => f.write_str("this query reads the triggering event, and there is none"),
+            BindError::BadProperty { name, ty, found } => {
+                write!(f, "the event's property `{name}` should be {ty}, found {found}")
+            }
+            BindError::TimeOutOfRange => f.write_str("a time computed from `now` is out of range"),
+        }
+    }
+}
+
+impl std::error::Error for BindError {}
+
+impl Bindings<'_> {
+    pub fn at(now: DateTime<Utc>) -> Bindings<'static> {
+        Bindings {
+            now,
+            customer: None,
+            trigger: None,
+        }
+    }
+
+    /// The values of `params`, in placeholder order.
+    pub fn resolve(&self, params: &[Param]) -> Result<Vec<BindValue>, BindError> {
+        params.iter().map(|p| self.value(p)).collect()
+    }
+
+    fn value(&self, param: &Param) -> Result<BindValue, BindError> {
+        Ok(match param {
+            Param::Now => BindValue::Timestamp(self.now),
+            Param::NowPlus { seconds } => BindValue::Timestamp(
+                Duration::try_seconds(*seconds)
+                    .and_then(|d| self.now.checked_add_signed(d))
+                    .ok_or(BindError::TimeOutOfRange)?,
+            ),
+            Param::TriggerTime => BindValue::Timestamp(self.trigger.ok_or(BindError::NoTrigger)?.time),
+            Param::TriggerProp { name, ty } => {
+                let trigger = self.trigger.ok_or(BindError::NoTrigger)?;
+                prop_value(trigger.props.get(name), ty).map_err(|found| BindError::BadProperty {
+                    name: name.clone(),
+                    ty: ty.clone(),
+                    found,
+                })?
+            }
+            Param::Customer => self.customer.ok_or(BindError::NoCustomer)?.bind(),
+            Param::Int { value } | Param::Seconds { value } => BindValue::Int(*value),
+            Param::Decimal { value } => BindValue::Float(*value),
+            Param::Text { value } => BindValue::Text(value.clone()),
+            Param::Bool { value } => BindValue::Bool(*value),
+        })
+    }
+}
+
+/// An event property (JSON) as the bind value of its schema type; `Err`
+/// describes what was found instead.
+pub fn prop_value(value: Option<&Json>, ty: &str) -> Result<BindValue, String> {
+    let Some(value) = value else {
+        return Ok(BindValue::Null);
+    };
+    let found = || format!("{value}");
+    Ok(match (ty, value) {
+        (_, Json::Null) => BindValue::Null,
+        ("int" | "money", Json::Number(n)) => BindValue::Int(n.as_i64().ok_or_else(found)?),
+        ("decimal", Json::Number(n)) => BindValue::Float(n.as_f64().ok_or_else(found)?),
+        ("bool" | "consent", Json::Bool(b)) => BindValue::Bool(*b),
+        ("timestamp", Json::String(s)) => BindValue::Timestamp(parse_instant(s).ok_or_else(found)?),
+        ("date", Json::String(s)) => BindValue::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| found())?),
+        // Keys are integers or text, as the database has them.
+        ("id" | "ref", Json::Number(n)) => BindValue::Int(n.as_i64().ok_or_else(found)?),
+        (t, Json::String(s)) if !matches!(t, "int" | "money" | "decimal" | "bool" | "consent") => BindValue::Text(s.clone()),
+        _ => return Err(found()),
+    })
+}
+
+/// An instant: RFC 3339, or SQLite's `2026-11-22 02:00:00[.fff]` (UTC).
+pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+        .map(|n| n.and_utc())
+}
+
+/// A timestamp as SQLite's date functions write it: UTC, a fraction only
+/// when there is one.
+pub fn sqlite_timestamp(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.f").to_string()
+}
+
+pub fn sqlite_date(d: &NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_text_has_a_fraction_only_when_there_is_one() {
+        let t = parse_instant("2026-11-22T02:00:00Z").expect("parses");
+        assert_eq!(sqlite_timestamp(&t), "2026-11-22 02:00:00");
+        let t = parse_instant("2026-11-22 02:00:00.250").expect("parses");
+        assert_eq!(sqlite_timestamp(&t), "2026-11-22 02:00:00.250");
+    }
+
+    #[test]
+    fn properties_of_the_wrong_type_are_refused() {
+        assert_eq!(prop_value(Some(&Json::from(12900)), "money"), Ok(BindValue::Int(12900)));
+        assert!(prop_value(Some(&Json::from("12900원")), "money").is_err());
+        assert_eq!(prop_value(None, "money"), Ok(BindValue::Null));
+        assert_eq!(prop_value(Some(&Json::from(7)), "ref"), Ok(BindValue::Int(7)));
+    }
+}

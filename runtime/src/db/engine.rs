@@ -1,0 +1,129 @@
+//! The only place where SQLite and PostgreSQL are told apart at run time:
+//! how a parameter is bound and how a cell is read.
+
+use super::want::{convert, Raw, Want};
+use super::Key;
+use crate::binds::{sqlite_date, sqlite_timestamp, BindValue};
+use camp_compiler::templating::Value;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use sqlx::query::Query;
+use sqlx::{Column, Row, TypeInfo, ValueRef};
+
+type Q<'q, DB> = Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
+
+pub trait Engine: sqlx::Database {
+    /// Binds one value the way this database stores its type (§3.2).
+    fn bind<'q>(query: Q<'q, Self>, value: &BindValue) -> Q<'q, Self>;
+    /// Reads one cell as it is stored.
+    fn raw(row: &Self::Row, index: usize) -> Result<Raw, String>;
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Reads one cell as the wanted type.
+    fn read(row: &Self::Row, index: usize, want: Want) -> Result<Value, String> {
+        convert(Self::raw(row, index)?, want)
+    }
+
+    /// Reads a customer key: an integer or text.
+    fn read_key(row: &Self::Row, index: usize) -> Result<Key, String> {
+        match Self::raw(row, index)? {
+            Raw::Int(n) => Ok(Key::Int(n)),
+            Raw::Text(s) => Ok(Key::Text(s)),
+            other => Err(format!("a customer key must be an integer or text, found {other:?}")),
+        }
+    }
+}
+
+fn column_name<R: Row>(row: &R, index: usize) -> String {
+    row.columns()
+        .get(index)
+        .map(|c| c.name().to_string())
+        .unwrap_or_else(|| index.to_string())
+}
+
+impl Engine for sqlx::Sqlite {
+    fn bind<'q>(query: Q<'q, Self>, value: &BindValue) -> Q<'q, Self> {
+        match value {
+            BindValue::Null | BindValue::TypedNull(_) => query.bind(None::<String>),
+            BindValue::Int(n) => query.bind(*n),
+            BindValue::Float(f) => query.bind(*f),
+            BindValue::Text(s) => query.bind(s.clone()),
+            BindValue::Bool(b) => query.bind(i64::from(*b)),
+            BindValue::Timestamp(t) => query.bind(sqlite_timestamp(t)),
+            BindValue::Date(d) => query.bind(sqlite_date(d)),
+            BindValue::Json(j) => query.bind(j.to_string()),
+        }
+    }
+
+    fn raw(row: &Self::Row, index: usize) -> Result<Raw, String> {
+        let cell = row.try_get_raw(index).map_err(|e| e.to_string())?;
+        if cell.is_null() {
+            return Ok(Raw::Null);
+        }
+        // SQLite types values, not columns: read by the value's own class.
+        let class = cell.type_info().name().to_string();
+        let fail = |e: sqlx::Error| format!("column `{}`: {e}", column_name(row, index));
+        Ok(match class.as_str() {
+            "INTEGER" | "BOOLEAN" => Raw::Int(row.try_get_unchecked::<i64, _>(index).map_err(fail)?),
+            "REAL" => Raw::Float(row.try_get_unchecked::<f64, _>(index).map_err(fail)?),
+            "TEXT" | "DATETIME" | "DATE" | "TIME" => Raw::Text(row.try_get_unchecked::<String, _>(index).map_err(fail)?),
+            other => return Err(format!("column `{}` holds a {other} value", column_name(row, index))),
+        })
+    }
+
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+impl Engine for sqlx::Postgres {
+    fn bind<'q>(query: Q<'q, Self>, value: &BindValue) -> Q<'q, Self> {
+        match value {
+            BindValue::Null | BindValue::TypedNull(Want::Text) => query.bind(None::<String>),
+            BindValue::TypedNull(Want::Int) => query.bind(None::<i64>),
+            BindValue::TypedNull(Want::Decimal) => query.bind(None::<f64>),
+            BindValue::TypedNull(Want::Bool) => query.bind(None::<bool>),
+            BindValue::TypedNull(Want::Timestamp) => query.bind(None::<DateTime<Utc>>),
+            BindValue::TypedNull(Want::Date) => query.bind(None::<NaiveDate>),
+            BindValue::Int(n) => query.bind(*n),
+            BindValue::Float(f) => query.bind(*f),
+            BindValue::Text(s) => query.bind(s.clone()),
+            BindValue::Bool(b) => query.bind(*b),
+            BindValue::Timestamp(t) => query.bind(*t),
+            BindValue::Date(d) => query.bind(*d),
+            BindValue::Json(j) => query.bind(sqlx::types::Json(j.clone())),
+        }
+    }
+
+    fn raw(row: &Self::Row, index: usize) -> Result<Raw, String> {
+        let cell = row.try_get_raw(index).map_err(|e| e.to_string())?;
+        if cell.is_null() {
+            return Ok(Raw::Null);
+        }
+        let ty = cell.type_info().name().to_string();
+        let fail = |e: sqlx::Error| format!("column `{}`: {e}", column_name(row, index));
+        Ok(match ty.as_str() {
+            "INT8" => Raw::Int(row.try_get::<i64, _>(index).map_err(fail)?),
+            "INT4" => Raw::Int(i64::from(row.try_get::<i32, _>(index).map_err(fail)?)),
+            "INT2" => Raw::Int(i64::from(row.try_get::<i16, _>(index).map_err(fail)?)),
+            "FLOAT8" => Raw::Float(row.try_get::<f64, _>(index).map_err(fail)?),
+            "FLOAT4" => Raw::Float(f64::from(row.try_get::<f32, _>(index).map_err(fail)?)),
+            "BOOL" => Raw::Bool(row.try_get::<bool, _>(index).map_err(fail)?),
+            "TIMESTAMPTZ" => Raw::Timestamp(row.try_get::<DateTime<Utc>, _>(index).map_err(fail)?),
+            // A timestamp without zone is taken as UTC (DESIGN §3.2).
+            "TIMESTAMP" => Raw::Timestamp(row.try_get::<NaiveDateTime, _>(index).map_err(fail)?.and_utc()),
+            "DATE" => Raw::Date(row.try_get::<NaiveDate, _>(index).map_err(fail)?),
+            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" => Raw::Text(row.try_get::<String, _>(index).map_err(fail)?),
+            "JSONB" | "JSON" => Raw::Text(row.try_get::<serde_json::Value, _>(index).map_err(fail)?.to_string()),
+            other => {
+                return Err(format!(
+                    "column `{}` is of type {other}, which camp does not read; cast it to bigint, double precision or text",
+                    column_name(row, index)
+                ))
+            }
+        })
+    }
+
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}

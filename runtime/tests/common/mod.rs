@@ -1,0 +1,88 @@
+//! Shared by the runtime's integration tests: the shop workspace, and a
+//! SQLite file plus a PostgreSQL database filled with the same sample data.
+
+#![allow(dead_code)]
+
+use camp_compiler::{Analysis, Input, Workspace};
+use camp_runtime::sample::{self, SampleSpec};
+use camp_runtime::testing::TestPostgres;
+use camp_runtime::Database;
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+
+pub fn shop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop")
+}
+
+/// Every `.camp` file under `dir`, analyzed.
+pub fn analyze_dir(dir: &Path) -> Analysis {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable folder").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "camp") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut ws = Workspace::new();
+    for p in files {
+        ws.add(
+            p.display().to_string(),
+            Input::Text(std::fs::read_to_string(&p).expect("readable file")),
+        );
+    }
+    let analysis = camp_compiler::analyze(&ws);
+    let errors: Vec<String> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{} {}", d.code.id, d.message))
+        .collect();
+    assert!(errors.is_empty(), "{} must check clean: {errors:?}", dir.display());
+    analysis
+}
+
+pub fn now() -> DateTime<Utc> {
+    camp_runtime::binds::parse_instant("2026-11-23T03:00:00Z").expect("a valid instant")
+}
+
+/// A SQLite file and a PostgreSQL database, both holding the same data.
+pub struct Databases {
+    pub sqlite: Database,
+    pub postgres: Database,
+    pub sqlite_url: String,
+    pub postgres_url: String,
+    _dir: tempfile::TempDir,
+    _server: TestPostgres,
+}
+
+pub async fn shop_databases(analysis: &Analysis, customers: u64) -> Databases {
+    let program = camp_compiler::program::Program::new(analysis).expect("clean program");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite_url = format!("sqlite://{}", dir.path().join("shop.db").display());
+    let sqlite = Database::create(&sqlite_url).await.expect("sqlite opens");
+    let server = TestPostgres::start().expect("PostgreSQL starts");
+    let postgres_url = server.create_database("shop").await.expect("database created");
+    let postgres = Database::connect(&postgres_url).await.expect("postgres connects");
+    let spec = SampleSpec::new(customers, now());
+    let a = sample::generate(&sqlite, &program.schema, &spec, |_| {})
+        .await
+        .expect("sqlite sample");
+    let b = sample::generate(&postgres, &program.schema, &spec, |_| {})
+        .await
+        .expect("postgres sample");
+    assert_eq!(a, b, "the same seed writes the same rows");
+    Databases {
+        sqlite,
+        postgres,
+        sqlite_url,
+        postgres_url,
+        _dir: dir,
+        _server: server,
+    }
+}

@@ -1,0 +1,78 @@
+//! Audience and preview dry runs of every shop campaign, on a real SQLite
+//! file and a real PostgreSQL server holding the same sample data.
+
+mod common;
+
+use camp_compiler::program::Program;
+use camp_runtime::dryrun::{self, DryRunError};
+use camp_runtime::introspect;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_campaigns_on_both_databases() {
+    let analysis = common::analyze_dir(&common::shop_dir());
+    let program = Program::new(&analysis).expect("clean");
+    let dbs = common::shop_databases(&analysis, 1_000).await;
+    let now = common::now();
+
+    let mut non_empty = 0;
+    for name in program.campaigns.keys() {
+        let a = dryrun::audience(&dbs.sqlite, &program, name, now)
+            .await
+            .unwrap_or_else(|e| panic!("{name} on sqlite: {e}"));
+        let b = dryrun::audience(&dbs.postgres, &program, name, now)
+            .await
+            .unwrap_or_else(|e| panic!("{name} on postgres: {e}"));
+        assert_eq!(a, b, "{name}: SQLite and PostgreSQL disagree");
+        assert!(a.windows(2).all(|w| w[0] < w[1]), "{name}: keys ascending and unique");
+        assert!(a.len() < 1_000, "{name}: an audience is never everyone ({})", a.len());
+        if !a.is_empty() {
+            non_empty += 1;
+            // Every campaign renders for a member of its audience, the same on both.
+            let key = a[a.len() / 2].to_string();
+            let p = dryrun::preview(&dbs.sqlite, &program, name, &key, now).await;
+            let q = dryrun::preview(&dbs.postgres, &program, name, &key, now).await;
+            match (p, q) {
+                (Ok(p), Ok(q)) => {
+                    assert!(!p.is_empty(), "{name}: sends something");
+                    let bodies = |v: &[dryrun::Preview]| v.iter().map(|x| x.rendered.body.clone()).collect::<Vec<_>>();
+                    assert_eq!(bodies(&p), bodies(&q), "{name}: renders differ between databases");
+                    for m in &p {
+                        assert!(
+                            !m.rendered.body.contains("#{"),
+                            "{name}: unrendered placeholder in {:?}",
+                            m.rendered.body
+                        );
+                    }
+                }
+                // A triggered campaign's member may not have had the trigger yet.
+                (Err(DryRunError::NoTrigger { .. }), Err(DryRunError::NoTrigger { .. })) => {}
+                (p, q) => panic!(
+                    "{name}: preview failed: {:?} / {:?}",
+                    p.err().map(|e| e.to_string()),
+                    q.err().map(|e| e.to_string())
+                ),
+            }
+        }
+    }
+    assert!(non_empty >= 5, "most shop campaigns find someone in the sample data ({non_empty})");
+
+    // The schema file matches the tables generated from it.
+    for db in [&dbs.sqlite, &dbs.postgres] {
+        let tables = introspect::tables(db).await.expect("catalog reads");
+        let found = introspect::compare(&program.schema, &tables);
+        let codes: Vec<String> = found.iter().map(|d| format!("{} {}", d.code.id, d.message)).collect();
+        assert!(codes.is_empty(), "{codes:?}");
+    }
+
+    // A customer that does not exist, on both.
+    for db in [&dbs.sqlite, &dbs.postgres] {
+        let err = dryrun::preview(db, &program, "vip_weekly", "99999999", now)
+            .await
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("no customer with key `99999999`")),
+            "{err:?}"
+        );
+    }
+}

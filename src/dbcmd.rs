@@ -1,0 +1,144 @@
+//! The commands that talk to a database: `audience`, `preview`,
+//! `schema pull` and `check --database`. Each prints a clear error and
+//! returns the exit code; nothing here panics on what a database returns.
+
+use camp_compiler::program::Program;
+use camp_compiler::Diagnostic;
+use camp_runtime::dryrun::{self, Preview};
+use camp_runtime::{introspect, Database};
+use chrono::{DateTime, Utc};
+use std::path::Path;
+
+/// The database URL: `--database`, else `camp.toml`'s `database` (a
+/// relative SQLite path is relative to the workspace folder).
+pub fn database_url(arg: Option<&str>, config: &crate::config::Config, root: &Path) -> Result<String, String> {
+    if let Some(url) = arg {
+        return Ok(url.to_string());
+    }
+    let Some(url) = config.workspace.database.as_deref() else {
+        return Err(
+            "no database: pass `--database URL` (`sqlite://shop.db`, `postgres://user@host/db`) or set `database` in camp.toml".into(),
+        );
+    };
+    match url.strip_prefix("sqlite://") {
+        Some(path) if !Path::new(path).is_absolute() => Ok(format!("sqlite://{}", root.join(path).display())),
+        _ => Ok(url.to_string()),
+    }
+}
+
+/// `--now`: RFC 3339, or the clock.
+pub fn parse_now(arg: Option<&str>) -> Result<DateTime<Utc>, String> {
+    match arg {
+        None => Ok(Utc::now()),
+        Some(text) => DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("`--now {text}` is not an RFC 3339 time ({e})\n  help: write it like `2026-11-23T10:00:00+09:00` or `2026-11-23T01:00:00Z`")),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// Runs `f` with a connection; errors become messages.
+pub fn with_database<T>(url: &str, f: impl AsyncFnOnce(&Database) -> Result<T, String>) -> Result<T, String> {
+    runtime()?.block_on(async {
+        let db = Database::connect(url).await.map_err(|e| e.to_string())?;
+        let result = f(&db).await;
+        db.close().await;
+        result
+    })
+}
+
+pub enum AudienceFormat {
+    Human,
+    Json,
+}
+
+pub fn audience(program: &Program, campaign: &str, url: &str, now: DateTime<Utc>, format: AudienceFormat) -> Result<String, String> {
+    let keys = with_database(url, async |db| {
+        dryrun::audience(db, program, campaign, now).await.map_err(|e| e.to_string())
+    })?;
+    Ok(match format {
+        AudienceFormat::Json => {
+            let json = serde_json::json!({ "campaign": campaign, "count": keys.len(), "customers": keys });
+            format!("{json}\n")
+        }
+        AudienceFormat::Human => {
+            let mut out = format!(
+                "{campaign}: {} customer{} at {}\n",
+                keys.len(),
+                if keys.len() == 1 { "" } else { "s" },
+                now.to_rfc3339()
+            );
+            for key in keys.iter().take(50) {
+                out.push_str(&format!("  {key}\n"));
+            }
+            if keys.len() > 50 {
+                out.push_str(&format!("  … and {} more (use --format json for all)\n", keys.len() - 50));
+            }
+            out
+        }
+    })
+}
+
+pub fn preview(program: &Program, name: &str, customer: &str, url: &str, now: DateTime<Utc>) -> Result<String, String> {
+    let previews = with_database(url, async |db| {
+        dryrun::preview(db, program, name, customer, now).await.map_err(|e| e.to_string())
+    })?;
+    let mut out = String::new();
+    for p in &previews {
+        out.push_str(&describe(p, customer));
+    }
+    if previews.is_empty() {
+        out.push_str(&format!("`{name}` sends no message\n"));
+    }
+    Ok(out)
+}
+
+fn describe(p: &Preview, customer: &str) -> String {
+    let v = &p.verdict;
+    let limit = v.limit.map(|l| format!("/{l}")).unwrap_or_default();
+    let verdict = if v.ok() { "ok".to_string() } else { v.problems.join("; ") };
+    let mut out = format!(
+        "── {} → customer {customer} via {} ({}{limit} {}, {verdict})\n",
+        p.message,
+        p.channel.name(),
+        v.length,
+        v.unit.name()
+    );
+    if let Some(code) = &p.rendered.template_code {
+        out.push_str(&format!("template: {code}\n"));
+    }
+    if let Some(subject) = &p.rendered.subject {
+        out.push_str(&format!("subject: {subject}\n"));
+    }
+    if let Some(title) = &p.rendered.title {
+        out.push_str(&format!("title: {title}\n"));
+    }
+    out.push_str(&p.rendered.body);
+    if !p.rendered.body.ends_with('\n') {
+        out.push('\n');
+    }
+    if let Some(image) = &p.rendered.image {
+        out.push_str(&format!("image: {image}\n"));
+    }
+    for b in &p.rendered.buttons {
+        out.push_str(&format!("[{}] {}\n", b.label, b.url));
+    }
+    out
+}
+
+pub fn schema_pull(url: &str) -> Result<String, String> {
+    with_database(url, async |db| introspect::pull(db).await.map_err(|e| e.to_string()))
+}
+
+/// Where the schema and the database disagree.
+pub fn compare(schema: &camp_compiler::schema::SchemaModel, url: &str) -> Result<Vec<Diagnostic>, String> {
+    let tables = with_database(url, async |db| introspect::tables(db).await.map_err(|e| e.to_string()))?;
+    Ok(introspect::compare(schema, &tables))
+}
