@@ -39,6 +39,33 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     /// An imperative fix.
     pub help: Option<String>,
+    /// The same fix as an edit a tool can apply, when there is exactly one.
+    pub fix: Option<Fix>,
+}
+
+/// A machine-applicable edit resolving a diagnostic: replace `span` (in the
+/// primary label's file) with `replacement`. Editors offer it as a quick fix.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fix {
+    /// What the edit does, for a menu: "replace with `tier`".
+    pub title: String,
+    pub span: Span,
+    pub replacement: String,
+}
+
+impl Fix {
+    pub fn new(title: impl Into<String>, span: Span, replacement: impl Into<String>) -> Self {
+        Fix {
+            title: title.into(),
+            span,
+            replacement: replacement.into(),
+        }
+    }
+
+    /// Replaces a misspelled name with the suggested one.
+    pub fn rename(span: Span, suggestion: &str) -> Self {
+        Fix::new(format!("replace with `{suggestion}`"), span, suggestion)
+    }
 }
 
 impl Diagnostic {
@@ -53,7 +80,23 @@ impl Diagnostic {
             },
             secondary: Vec::new(),
             help: None,
+            fix: None,
         }
+    }
+
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
+    }
+
+    /// `help:` with the closest name ("did you mean `tier`?", or what
+    /// exists), and the matching fix that writes it in place of `span`.
+    pub fn suggest<'a, I>(self, name: &str, span: Span, candidates: I, what: &str) -> Self
+    where
+        I: IntoIterator<Item = &'a str> + Clone,
+    {
+        let fix = crate::suggest::did_you_mean(name, candidates.clone()).map(|s| Fix::rename(span, &s));
+        self.with_help(crate::suggest::help_for(name, candidates, what)).with_fix(fix)
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -86,6 +129,8 @@ pub struct Sink {
     /// Names the type checker resolved as segments, with where: the edges
     /// of the segment graph, for cycle detection.
     pub segment_uses: Vec<(String, Span)>,
+    /// What the checks measured, for tools.
+    pub facts: crate::facts::Facts,
 }
 
 impl Sink {

@@ -5,6 +5,7 @@ pub mod channel;
 pub(crate) mod check;
 pub mod codes;
 pub mod diagnostic;
+pub mod facts;
 pub mod lower;
 pub mod plan;
 pub mod policy;
@@ -17,7 +18,7 @@ pub mod templating;
 pub mod types;
 
 use camp_grammar::{ast, Span, SyntaxError, SyntaxErrorKind};
-pub use diagnostic::{Diagnostic, Label, Severity};
+pub use diagnostic::{Diagnostic, Fix, Label, Severity};
 pub use source::{FileId, LineCol, SourceFile};
 
 /// A file as it reached the compiler: its text, or why there is none.
@@ -78,6 +79,8 @@ impl Workspace {
 pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     pub asts: Vec<ast::File>,
+    /// Each message's worst-case size per channel and its ad-law checks.
+    pub facts: facts::Facts,
 }
 
 impl Analysis {
@@ -134,8 +137,12 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         .enumerate()
         .map(|(i, f)| (FileId(i), f, workspace.files[i].text.as_str()))
         .collect();
+    let mut facts = facts::Facts::default();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check::check(&files))) {
-        Ok(found) => diagnostics.extend(found),
+        Ok((found, measured)) => {
+            diagnostics.extend(found);
+            facts = measured;
+        }
         Err(_) => diagnostics.push(
             Diagnostic::new(
                 codes::INTERNAL,
@@ -148,7 +155,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         ),
     }
     sort(&mut diagnostics);
-    Analysis { diagnostics, asts }
+    Analysis { diagnostics, asts, facts }
 }
 
 /// Parses every readable file; files are independent, so a large workspace

@@ -352,7 +352,7 @@ fn table(file: FileId, decl: &ast::TableDecl, sink: &mut Sink) -> TableModel {
                 format!("key `{}` is not a field of `{}`", decl.key.name, table.name),
                 "no such field",
             )
-            .with_help(help_for(&decl.key.name, table.fields.iter().map(|f| f.name.as_str()), "field")),
+            .suggest(&decl.key.name, decl.key.span, table.fields.iter().map(|f| f.name.as_str()), "field"),
         );
     }
     table
@@ -435,10 +435,17 @@ fn field_type(file: FileId, ty: &ast::TypeExpr, sink: &mut Sink) -> Option<Field
         TypeKind::Tz => FieldType::Tz,
         TypeKind::Ref(table) => FieldType::Ref(table.name.clone()),
         TypeKind::Unknown(name) => {
+            let mut fix = None;
             let help = match SYNONYMS.iter().find(|(s, _)| s.eq_ignore_ascii_case(&name.name)) {
-                Some((_, t)) => format!("camp calls this type `{t}`"),
+                Some((_, t)) => {
+                    fix = Some(crate::diagnostic::Fix::rename(name.span, t));
+                    format!("camp calls this type `{t}`")
+                }
                 None => match crate::suggest::did_you_mean(&name.name, TYPE_NAMES.iter().copied()) {
-                    Some(t) => format!("did you mean `{t}`?"),
+                    Some(t) => {
+                        fix = Some(crate::diagnostic::Fix::rename(name.span, &t));
+                        format!("did you mean `{t}`?")
+                    }
                     None => format!(
                         "field types are {}",
                         TYPE_NAMES.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
@@ -453,7 +460,8 @@ fn field_type(file: FileId, ty: &ast::TypeExpr, sink: &mut Sink) -> Option<Field
                     format!("unknown type `{}`", name.name),
                     "not a field type",
                 )
-                .with_help(help),
+                .with_help(help)
+                .with_fix(fix),
             );
             return None;
         }
@@ -483,7 +491,7 @@ fn check_default(file: FileId, ty: &FieldType, default: &Literal, sink: &mut Sin
                         format!("`{}` is not a value of this enum", v.name),
                         "not in the list",
                     )
-                    .with_help(help_for(&v.name, values.iter().map(String::as_str), "value")),
+                    .suggest(&v.name, v.span, values.iter().map(String::as_str), "value"),
                 );
             }
             true

@@ -6,9 +6,9 @@ use super::{compliance, message, timing, Def, Env};
 use crate::channel::Channel;
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Sink};
+use crate::facts::{AdCheck, MessageSize};
 use crate::policy::QuietRule;
 use crate::source::FileId;
-use crate::suggest::help_for;
 use camp_grammar::ast::{self, CampaignItem, Ident, Span, Step, StepKind, TriggerKind};
 use std::collections::HashSet;
 
@@ -39,7 +39,7 @@ pub fn channel(sink: &mut Sink, file: FileId, name: &Ident) -> Option<Channel> {
                 format!("unknown channel `{}`", name.name),
                 "not a channel",
             )
-            .with_help(help_for(&name.name, Channel::names(), "channel")),
+            .suggest(&name.name, name.span, Channel::names(), "channel"),
         );
     }
     found
@@ -258,7 +258,7 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
                     format!("unknown message `{}`", name.name),
                     "no such message",
                 )
-                .with_help(help_for(&name.name, env.message_names(), "message")),
+                .suggest(&name.name, name.span, env.message_names(), "message"),
             );
             continue;
         };
@@ -275,10 +275,29 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
         let checked = message::check_parts(env, sink, &mscope, msg.item);
         for (ch, used) in &targets {
             message::check_channel(sink, msg.file, msg.item, &checked, *ch, (file, *used));
+            if let Some((worst, limit)) = message::body_size(&checked, *ch) {
+                sink.facts.sizes.push(MessageSize {
+                    message: msg.item.name.name.clone(),
+                    file: msg.file,
+                    campaign: campaign.name.name.clone(),
+                    channel: *ch,
+                    worst,
+                    limit,
+                    unit: ch.limits().unit,
+                });
+            }
         }
         if is_ad {
             if let Some(body) = &checked.body {
-                compliance::check_ad_body(env, sink, msg.file, msg.item, body, checked.body_span, (file, name_span));
+                let ad = compliance::check_ad_body(env, sink, msg.file, msg.item, body, checked.body_span, (file, name_span));
+                sink.facts.ads.push(AdCheck {
+                    message: msg.item.name.name.clone(),
+                    file: msg.file,
+                    campaign: campaign.name.name.clone(),
+                    prefix: ad.prefix,
+                    sender: ad.sender,
+                    optout: ad.optout,
+                });
             }
         }
         if is_ad {

@@ -3,13 +3,21 @@
 use super::template::Facts;
 use super::Env;
 use crate::codes;
-use crate::diagnostic::{Diagnostic, Sink};
+use crate::diagnostic::{Diagnostic, Fix, Sink};
 use crate::source::FileId;
 use crate::types::FieldType;
 use camp_grammar::ast::{self, CmpOp, Expr, ExprKind, Span};
 use std::collections::BTreeSet;
 
 pub const AD_PREFIX: &str = "(광고)";
+
+/// Which of the body rules a message passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdBody {
+    pub prefix: bool,
+    pub sender: bool,
+    pub optout: bool,
+}
 
 /// Body rules: "(광고)" first, the sender, and the free opt-out line.
 pub fn check_ad_body(
@@ -20,9 +28,11 @@ pub fn check_ad_body(
     body: &Facts,
     body_span: Span,
     campaign: (FileId, Span),
-) {
+) -> AdBody {
+    let source = env.sources.get(file.0).copied().unwrap_or("");
     let text_start = Span::new(body_span.start, (body_span.start + 1).min(body_span.end));
-    if !body.leading_text.starts_with(AD_PREFIX) {
+    let prefix = body.leading_text.starts_with(AD_PREFIX);
+    if !prefix {
         let lookalike = looks_like_prefix(&body.leading_text);
         let message_text = match &lookalike {
             Some(found) => format!("ad text starts with `{found}`, not exactly `{AD_PREFIX}`"),
@@ -31,6 +41,7 @@ pub fn check_ad_body(
         sink.push(
             Diagnostic::new(codes::AD_PREFIX, file, text_start, message_text, "the text starts here")
                 .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+                .with_fix(prefix_fix(source, message, body_span, lookalike.as_deref()))
                 .with_help(match lookalike {
                     Some(found) => format!("replace `{found}` with `{AD_PREFIX}`"),
                     None => format!("begin the text with `{AD_PREFIX}`, e.g. `\"{AD_PREFIX} #{{sender}} ..\"`"),
@@ -42,7 +53,9 @@ pub fn check_ad_body(
             .as_deref()
             .is_some_and(|t| !t.trim().is_empty() && body.literal_text.contains(t))
     };
-    if !body.has_sender && !contains(&env.policy.sender) {
+    let sender = body.has_sender || contains(&env.policy.sender);
+    let optout = body.has_optout || contains(&env.policy.optout);
+    if !sender {
         sink.push(
             Diagnostic::new(
                 codes::AD_SENDER,
@@ -55,7 +68,7 @@ pub fn check_ad_body(
             .with_help(format!("add `#{{sender}}` after `{AD_PREFIX}`")),
         );
     }
-    if !body.has_optout && !contains(&env.policy.optout) {
+    if !optout {
         sink.push(
             Diagnostic::new(
                 codes::AD_OPTOUT,
@@ -65,9 +78,70 @@ pub fn check_ad_body(
                 "no opt-out",
             )
             .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+            .with_fix(optout_fix(source, body_span))
             .with_help("add `#{optout}` at the end of the text"),
         );
     }
+    AdBody { prefix, sender, optout }
+}
+
+/// Writes "(광고)" where the text begins, or in place of a look-alike.
+fn prefix_fix(source: &str, message: &ast::Message, body_span: Span, lookalike: Option<&str>) -> Option<Fix> {
+    let body = message.parts.iter().find_map(|p| match p {
+        ast::MessagePart::Body(t) if t.span == body_span => Some(t),
+        _ => None,
+    })?;
+    let start = match body.segments.first() {
+        Some(ast::TemplateSegment::Text { span, .. }) => span.start,
+        Some(ast::TemplateSegment::Placeholder(p)) => p.span.start,
+        None => body_span.start + 1,
+    };
+    let rest = source.get(start..body_span.end)?;
+    match lookalike {
+        Some(found) if rest.starts_with(found) => Some(Fix::new(
+            format!("replace `{found}` with `{AD_PREFIX}`"),
+            Span::new(start, start + found.len()),
+            AD_PREFIX,
+        )),
+        Some(_) => None,
+        None => Some(Fix::new(
+            format!("insert `{AD_PREFIX}`"),
+            Span::new(start, start),
+            format!("{AD_PREFIX} "),
+        )),
+    }
+}
+
+/// Adds `#{optout}` as a last line of the text, aligned with the lines
+/// above it (the dedent rule then removes that indentation again).
+fn optout_fix(source: &str, body_span: Span) -> Option<Fix> {
+    let open = body_span.start;
+    let close = body_span.end.checked_sub(1)?;
+    let raw = source.get(open + 1..close)?;
+    let indent_of = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
+    let (at, indent) = match raw.rfind('\n') {
+        None => {
+            // One line: align with the text after the opening quote.
+            let line_start = source[..open].rfind('\n').map_or(0, |i| i + 1);
+            (close, " ".repeat(source[line_start..open].chars().count() + 1))
+        }
+        Some(last_break) => {
+            let last = &raw[last_break + 1..];
+            if last.trim().is_empty() {
+                // The closing quote on its own line: insert above it.
+                let above = raw[..last_break].rsplit('\n').find(|l| !l.trim().is_empty()).unwrap_or(last);
+                (open + 1 + last_break, above[..indent_of(above)].to_string())
+            } else {
+                (close, last[..indent_of(last)].to_string())
+            }
+        }
+    };
+    let at = at.min(source.len());
+    Some(Fix::new(
+        "add `#{optout}` at the end",
+        Span::new(at, at),
+        format!("\n{indent}#{{optout}}"),
+    ))
 }
 
 /// `[광고]`, `(광 고)`, ` (광고)`, `광고`: the author meant the prefix but

@@ -204,7 +204,7 @@ pub fn unknown_field<'n>(file: FileId, name: &Ident, table: &str, names: impl It
         format!("`{table}` has no field `{}`", name.name),
         "unknown field",
     )
-    .with_help(help_for(&name.name, names, "field"))
+    .suggest(&name.name, name.span, names, "field")
 }
 
 pub fn unknown_property(file: FileId, name: &Ident, event: &EventModel) -> Diagnostic {
@@ -215,7 +215,7 @@ pub fn unknown_property(file: FileId, name: &Ident, event: &EventModel) -> Diagn
         format!("event `{}` has no property `{}`", event.name, name.name),
         "unknown property",
     )
-    .with_help(help_for(&name.name, event.names(), "property"))
+    .suggest(&name.name, name.span, event.names(), "property")
 }
 
 /// Looks an event up, reporting E0102 with a suggestion when unknown.
@@ -230,7 +230,7 @@ pub fn event<'m>(env: &'m Env, sink: &mut Sink, file: FileId, name: &Ident) -> O
                 format!("unknown event `{}`", name.name),
                 "not declared in the schema",
             )
-            .with_help(help_for(&name.name, env.schema.event_names(), "event")),
+            .suggest(&name.name, name.span, env.schema.event_names(), "event"),
         );
     }
     found
@@ -694,7 +694,7 @@ fn path_type<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, path: &Path, 
                     format!("`{}` is not one of {}", first.name, values.join(", ")),
                     "unknown value",
                 )
-                .with_help(help_for(&first.name, values.iter().map(String::as_str), "value")),
+                .suggest(&first.name, first.span, values.iter().map(String::as_str), "value"),
             );
             return Ty::Unknown;
         }
@@ -715,12 +715,17 @@ fn unknown_name(env: &Env, scope: &Scope, name: &Ident) -> Diagnostic {
     );
     let customer_field = env.schema.customer.as_ref().and_then(|c| c.field(&name.name));
     let help = if let Some(f) = customer_field {
+        let fixed = format!("customer.{}", f.name);
+        d.fix = Some(crate::diagnostic::Fix::new(format!("write `{fixed}`"), name.span, fixed));
         format!("customer fields need their prefix: write `customer.{}`", f.name)
     } else {
         let props: Vec<&str> = scope.event.map(|e| e.names().collect()).unwrap_or_default();
         let candidates = env.segment_names().chain(props.iter().copied());
         match did_you_mean(&name.name, candidates.clone()) {
-            Some(s) => format!("did you mean `{s}`?"),
+            Some(s) => {
+                d.fix = Some(crate::diagnostic::Fix::rename(name.span, &s));
+                format!("did you mean `{s}`?")
+            }
             None => {
                 let what = if scope.event.is_some() { "segment or property" } else { "segment" };
                 help_for(&name.name, candidates, what)

@@ -126,12 +126,8 @@ pub fn check_channel(
     };
 
     if let Some(body) = &checked.body {
-        let limit = match (checked.image, limits.body_with_image) {
-            (Some(_), Some(l)) => Some(l),
-            _ => limits.body,
-        };
+        let (worst, limit) = body_size(checked, channel).unwrap_or_default();
         if let Some(limit) = limit {
-            let worst = measure(body.size);
             if worst > limit {
                 let mut d = Diagnostic::new(
                     codes::TOO_LONG,
@@ -280,6 +276,22 @@ pub fn check_channel(
             .with_help("add the pre-approved template code: `template \"CODE\"`"),
         );
     }
+}
+
+/// The body's worst case on `channel` in the channel's unit, and the limit
+/// that applies to it (a smaller one with an image on Kakao).
+pub fn body_size(checked: &Checked, channel: Channel) -> Option<(usize, Option<usize>)> {
+    let body = checked.body.as_ref()?;
+    let limits = channel.limits();
+    let limit = match (checked.image, limits.body_with_image) {
+        (Some(_), Some(l)) => Some(l),
+        _ => limits.body,
+    };
+    let worst = match limits.unit {
+        Unit::Bytes => body.size.bytes,
+        Unit::Chars => body.size.chars,
+    };
+    Some((worst, limit))
 }
 
 /// Messages no campaign sends are still checked for names and types, with

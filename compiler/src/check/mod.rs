@@ -56,7 +56,8 @@ impl<'a> Env<'a> {
 
 /// Checks parsed files. `files[i]` is the AST of `FileId(i)`; `has_schema`
 /// problems and everything else are reported, none stops the others.
-pub fn check(files: &[(FileId, &ast::File, &str)]) -> Vec<Diagnostic> {
+/// Returns the diagnostics and what the checks measured.
+pub fn check(files: &[(FileId, &ast::File, &str)]) -> (Vec<Diagnostic>, crate::facts::Facts) {
     let mut sink = Sink::default();
     let mut schemas = Vec::new();
     let mut policies = Vec::new();
@@ -150,7 +151,7 @@ pub fn check(files: &[(FileId, &ast::File, &str)]) -> Vec<Diagnostic> {
     message::check_unsent(&env, &mut sink, &sent, &extra_messages);
     let mut diagnostics = sink.diagnostics;
     dedupe(&mut diagnostics);
-    diagnostics
+    (diagnostics, sink.facts.finish())
 }
 
 /// The policy model of a checked workspace (its diagnostics were reported

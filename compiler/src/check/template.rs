@@ -4,7 +4,7 @@
 use super::expr::{self, Scope, Trigger};
 use super::Env;
 use crate::codes;
-use crate::diagnostic::{Diagnostic, Sink};
+use crate::diagnostic::{Diagnostic, Fix, Sink};
 use crate::suggest::help_for;
 use crate::types::FieldType;
 use camp_grammar::ast::{Placeholder, Span, Template, TemplateSegment};
@@ -165,7 +165,7 @@ fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts
                         format!("unknown filter `{name}`"),
                         "no such filter",
                     )
-                    .with_help(help_for(name, FILTERS, "filter")),
+                    .suggest(name, filter.name.span, FILTERS, "filter"),
                 );
                 return size.unwrap_or_default();
             }
@@ -252,7 +252,12 @@ fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts
                     format!("`{path}` may be empty, and the message would read oddly without it"),
                     "nullable value",
                 )
-                .with_help(format!("add a default: `#{{{path}{filters} ?? \"{example}\"}}`")),
+                .with_help(format!("add a default: `#{{{path}{filters} ?? \"{example}\"}}`"))
+                .with_fix(Some(Fix::new(
+                    format!("add the default `?? \"{example}\"`"),
+                    p.span,
+                    format!("#{{{path}{filters} ?? \"{example}\"}}"),
+                ))),
             );
         }
         None => {}
@@ -325,11 +330,14 @@ fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &m
                 Trigger::Event { event: Some(e), .. } => e.names().collect(),
                 _ => Vec::new(),
             };
-            let help = if trigger_props.contains(&name) {
-                format!("event properties need their prefix: write `trigger.{name}`")
+            let (help, fix) = if trigger_props.contains(&name) {
+                let fixed = format!("trigger.{name}");
+                let fix = Fix::new(format!("write `{fixed}`"), first.span, fixed);
+                (format!("event properties need their prefix: write `trigger.{name}`"), Some(fix))
             } else {
                 let candidates = customer.names().chain(["sender", "optout", "customer", "trigger"]);
-                help_for(name, candidates, "variable")
+                let fix = crate::suggest::did_you_mean(name, candidates.clone()).map(|s| Fix::rename(first.span, &s));
+                (help_for(name, candidates, "variable"), fix)
             };
             sink.push(
                 Diagnostic::new(
@@ -339,7 +347,8 @@ fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &m
                     format!("unknown template variable `{name}`"),
                     "not a field, alias or policy text",
                 )
-                .with_help(help),
+                .with_help(help)
+                .with_fix(fix),
             );
             None
         }
