@@ -53,6 +53,8 @@ enum Command {
     /// Work with the schema and a database.
     #[command(subcommand)]
     Schema(SchemaCommand),
+    /// Serve the Language Server Protocol on stdin/stdout (editors start this).
+    Lsp,
     /// Rewrite `.camp` files in the canonical layout (`--check`: only list them).
     Fmt {
         /// Files or folders; defaults to the current workspace.
@@ -130,6 +132,7 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Lsp => camp_lsp::run_stdio().map_or_else(|e| fail(e, EXIT_ERRORS), |()| ExitCode::SUCCESS),
         Command::Fmt { paths, check } => camp::fmt_cmd::run(&paths, check),
         Command::Check { paths, format, database } => check(&paths, format, database.as_deref()),
         Command::Audience {

@@ -1,0 +1,33 @@
+//! The camp language server: `camp lsp` speaks the Language Server
+//! Protocol over stdio. This is the only crate that knows LSP types.
+//!
+//! - `world`: open documents over the workspace on disk, one analysis per
+//!   workspace (`camp_compiler::analyze`);
+//! - `ide`: completion, hover, navigation, outline and hints in byte
+//!   offsets, with no protocol types;
+//! - `handlers`, `to_proto`, `line_index`: the protocol side (UTF-16
+//!   positions are converted in one place);
+//! - `server`: the main loop (answers every request, survives panics).
+
+mod diagnostics;
+mod edit;
+mod handlers;
+pub mod ide;
+pub mod line_index;
+mod log;
+mod server;
+mod to_proto;
+pub mod world;
+
+pub use server::{capabilities, run};
+
+/// Serves the protocol on stdin/stdout until the client says `exit`.
+/// Returns an error (for exit code 1) when the client leaves without
+/// `shutdown` or the connection breaks.
+pub fn run_stdio() -> Result<(), String> {
+    let (connection, io_threads) = lsp_server::Connection::stdio();
+    let result = run(&connection);
+    drop(connection);
+    io_threads.join().map_err(|e| format!("stdio: {e}"))?;
+    result
+}
