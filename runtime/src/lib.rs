@@ -1,13 +1,22 @@
 //! The camp runtime: everything that touches a database or the network.
 //! The compiler hands it plans and queries; this crate binds their
-//! parameters, runs them on SQLite or PostgreSQL through sqlx, and (later)
-//! executes the step machines.
+//! parameters, runs them on SQLite or PostgreSQL through sqlx, and executes
+//! the step machines: the store (`store`), the engine (`engine`), channels
+//! (`channels`), the HTTP side (`http`) and the daemon loop (`daemon`).
 
 pub mod binds;
+pub mod channels;
+pub mod clock;
+pub mod daemon;
 pub mod db;
 pub mod dryrun;
+pub mod engine;
+pub mod http;
 pub mod introspect;
+pub mod logging;
+pub mod metrics;
 pub mod sample;
+pub mod store;
 pub mod testing;
 
 pub use binds::{BindValue, Bindings};

@@ -227,6 +227,10 @@ pub fn build(program: &Program, campaign_name: &str) -> Result<Plan, PlanError> 
         caps,
         priority: s.priority.map_or(0, |p| p.value),
         experiment,
+        consent: s
+            .audience
+            .map(|a| required_consents(program, a, 0).into_iter().collect())
+            .unwrap_or_default(),
         messages,
         sql: queries(program, campaign),
     };
@@ -285,6 +289,7 @@ struct Settings<'c> {
     kind: Option<&'c ast::Ident>,
     channel: Option<&'c ast::ChannelDecl>,
     trigger: Option<&'c ast::Trigger>,
+    audience: Option<&'c ast::Expr>,
     steps: Vec<&'c ast::Step>,
     quiet: Vec<&'c ast::QuietHours>,
     window: Option<(&'c ast::TimeOfDay, &'c ast::TimeOfDay)>,
@@ -309,7 +314,10 @@ impl<'c> Settings<'c> {
                 CampaignItem::Trigger(t) => {
                     s.trigger.get_or_insert(t);
                 }
-                CampaignItem::Audience(_) | CampaignItem::ExitWhen(_) => {}
+                CampaignItem::Audience(a) => {
+                    s.audience.get_or_insert(a);
+                }
+                CampaignItem::ExitWhen(_) => {}
                 CampaignItem::Step(st) => s.steps.push(st),
                 CampaignItem::QuietHours(q) => s.quiet.push(q),
                 CampaignItem::Window { from, to, .. } => {
@@ -500,5 +508,56 @@ fn plan_scope(scope: &SendScope) -> Scope {
         SendScope::All => Scope::All,
         SendScope::Kind(k) => Scope::Kind { kind: k.clone() },
         SendScope::Channel(c) => Scope::Channel { channel: c.clone() },
+    }
+}
+
+/// The consent fields a condition requires to be true for everyone it
+/// selects: `and` unions, `or` intersects, `not` requires nothing (as the
+/// checker's compliance rule reads it).
+fn required_consents(program: &Program, e: &ast::Expr, depth: usize) -> std::collections::BTreeSet<String> {
+    use crate::types::FieldType;
+    use ast::ExprKind;
+    if depth > camp_grammar::MAX_NESTING {
+        return Default::default();
+    }
+    match &e.kind {
+        ExprKind::And(items) => items.iter().flat_map(|i| required_consents(program, i, depth + 1)).collect(),
+        ExprKind::Or(items) => {
+            let mut sets = items.iter().map(|i| required_consents(program, i, depth + 1));
+            let first = sets.next().unwrap_or_default();
+            sets.fold(first, |acc, s| acc.intersection(&s).cloned().collect())
+        }
+        ExprKind::Compare { op, lhs, rhs } => {
+            let truth = match op {
+                ast::CmpOp::Eq => true,
+                ast::CmpOp::Ne => false,
+                _ => return Default::default(),
+            };
+            match (&lhs.kind, &rhs.kind) {
+                (_, ExprKind::Bool(b)) if *b == truth => required_consents(program, lhs, depth + 1),
+                (ExprKind::Bool(b), _) if *b == truth => required_consents(program, rhs, depth + 1),
+                _ => Default::default(),
+            }
+        }
+        ExprKind::Path(p) => {
+            let names: Vec<&str> = p.segments.iter().map(|s| s.name.as_str()).collect();
+            match names.as_slice() {
+                ["customer", field] => program
+                    .schema
+                    .customer
+                    .as_ref()
+                    .and_then(|c| c.field(field))
+                    .filter(|f| f.ty == FieldType::Consent)
+                    .map(|f| std::collections::BTreeSet::from([f.name.clone()]))
+                    .unwrap_or_default(),
+                [segment] => program
+                    .segments
+                    .get(segment)
+                    .map(|s| required_consents(program, &s.cond, depth + 1))
+                    .unwrap_or_default(),
+                _ => Default::default(),
+            }
+        }
+        _ => Default::default(),
     }
 }

@@ -51,6 +51,11 @@ pub struct Plan {
     /// Higher wins when caps allow only some of the sends due together.
     pub priority: u64,
     pub experiment: Experiment,
+    /// The customer's `consent` fields the audience requires: the runtime
+    /// reads them again at the moment of sending and drops a send that
+    /// lacks one (a customer who withdrew consent after enrolling).
+    #[serde(default)]
+    pub consent: Vec<String>,
     /// Every message the campaign sends, by name, compiled with the
     /// campaign's trigger.
     pub messages: BTreeMap<String, CompiledMessage>,

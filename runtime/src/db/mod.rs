@@ -4,11 +4,13 @@
 
 mod engine;
 mod error;
+mod tx;
 mod want;
 
 pub use engine::Engine;
 pub use error::DbError;
-pub use want::Want;
+pub use tx::{Cells, CellsExt, Tx};
+pub use want::{convert, Raw, Want};
 
 use crate::binds::BindValue;
 use camp_compiler::lower::{Dialect, Postgres, Sqlite};
