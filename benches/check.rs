@@ -94,5 +94,29 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Compile of one typical campaign file (about 50 lines): parse, check
+/// against the schema and policy, lower to SQL for both dialects and build
+/// the plan. Target: under 250 µs. The schema and policy are parsed once
+/// and reused, as the editor and `camp compile` do for a changed file.
+fn compile_one(c: &mut Criterion) {
+    use camp_compiler::program::Program;
+    let text = campaign_file(0);
+    let mut group = c.benchmark_group("compile");
+    group.bench_function("typical_campaign_file", |b| {
+        b.iter(|| {
+            let mut ws = Workspace::new();
+            ws.add("schema.camp", Input::Text(camp::fixture::SCHEMA.to_string()));
+            ws.add("policy.camp", Input::Text(camp::fixture::POLICY.to_string()));
+            ws.add("campaigns/c0.camp", Input::Text(text.clone()));
+            let analysis = camp_compiler::analyze(&ws);
+            let program = Program::new(&analysis).expect("clean");
+            // The plan holds the SQL of both dialects: building it lowers both.
+            let plan = camp_compiler::plan::build(&program, "journey_0").expect("plan");
+            (plan.sql.sqlite.render.sql.len(), plan.sql.postgres.render.sql.len(), plan.hash.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, compile_one);
 criterion_main!(benches);

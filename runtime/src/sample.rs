@@ -395,8 +395,10 @@ struct Writer<'d> {
     rows: Vec<Vec<BindValue>>,
 }
 
-/// Parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
+/// Parameters per statement. Far under SQLite's 32,766 and PostgreSQL's
+/// 65,535 limits: sqlx's SQLite binding looks parameters up by name, which
+/// grows with the count, so large statements bind slower per value.
+const MAX_PARAMS: usize = 2_000;
 
 impl<'d> Writer<'d> {
     fn new(db: &'d Database, table: &str, columns: Vec<String>) -> Writer<'d> {

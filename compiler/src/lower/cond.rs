@@ -13,6 +13,8 @@ use crate::types::{FieldType, Ty};
 use camp_grammar::ast::{AggFunc, ArithOp, CmpOp, CountOp, Did, Expr, ExprKind, Path, Window, WindowKind};
 use std::collections::BTreeMap;
 
+mod grouped;
+
 /// The alias of the customer row every query is about.
 pub const CUSTOMER: &str = "c";
 
@@ -32,7 +34,7 @@ pub struct Lowerer<'p> {
     pub dialect: &'p dyn Dialect,
     pub params: Vec<Param>,
     /// `WITH` items by a key describing them, so each is computed once.
-    ctes: BTreeMap<String, (String, String)>,
+    ctes: BTreeMap<String, RfmScores>,
     aliases: usize,
     /// The event of `trigger on E`, for `trigger.*` paths.
     pub trigger: Option<&'p EventModel>,
@@ -54,9 +56,22 @@ impl<'p> Lowerer<'p> {
         }
     }
 
+    /// The placeholder of a new parameter. Numbers are typed in the SQL
+    /// text (PostgreSQL): drivers cache a prepared statement by its text, so
+    /// `score < 3` and `score < 2.5` must not share one, or the second binds
+    /// a float's bytes to a `bigint` parameter and silently selects garbage.
     pub fn param(&mut self, p: Param) -> String {
+        let ty = match &p {
+            Param::Int { .. } | Param::Seconds { .. } => Some(FieldType::Int { max: None }),
+            Param::Decimal { .. } => Some(FieldType::Decimal),
+            _ => None,
+        };
         self.params.push(p);
-        self.dialect.placeholder(self.params.len())
+        let ph = self.dialect.placeholder(self.params.len());
+        match ty {
+            Some(ty) => self.dialect.typed_param(&ph, &ty),
+            None => ph,
+        }
     }
 
     fn time_param(&mut self, p: Param) -> String {
@@ -78,11 +93,7 @@ impl<'p> Lowerer<'p> {
         if self.ctes.is_empty() {
             return String::new();
         }
-        let items: Vec<String> = self
-            .ctes
-            .values()
-            .map(|(name, body)| format!("{} AS ({body})", self.q(name)))
-            .collect();
+        let items: Vec<String> = self.ctes.values().map(|cte| cte.sql(self.dialect)).collect();
         format!("WITH {} ", items.join(", "))
     }
 
@@ -112,6 +123,11 @@ impl<'p> Lowerer<'p> {
                 format!("({v} IS {}NULL)", if *negated { "NOT " } else { "" })
             }
             ExprKind::Compare { op, lhs, rhs } => {
+                if self.semi_joins && !neg {
+                    if let Some(sql) = self.grouped_compare(*op, lhs, rhs, props) {
+                        return sql;
+                    }
+                }
                 let (l, lt, r, rt) = self.pair(lhs, rhs, props);
                 let text = matches!(lt, Ty::Text | Ty::Tz) || matches!(rt, Ty::Text | Ty::Tz);
                 let order = if text && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
@@ -119,13 +135,23 @@ impl<'p> Lowerer<'p> {
                 } else {
                     ""
                 };
-                let sql = format!("({l}{order} {} {r}{order})", cmp(*op));
+                let loose = self.loose_key(lhs, props) || self.loose_key(rhs, props);
+                let sql = match op {
+                    CmpOp::Eq if loose => format!("({})", self.dialect.key_eq(&l, &r)),
+                    CmpOp::Ne if loose => format!("(NOT ({}))", self.dialect.key_eq(&l, &r)),
+                    _ => format!("({l}{order} {} {r}{order})", cmp(*op)),
+                };
                 self.two_valued(sql, neg)
             }
             ExprKind::In { value, list, negated } => {
                 let (v, vt) = self.value(value, props, None);
                 let items: Vec<String> = list.iter().map(|i| self.value(i, props, Some(&vt)).0).collect();
-                let sql = format!("({v} {}IN ({}))", if *negated { "NOT " } else { "" }, items.join(", "));
+                let sql = if self.loose_key(value, props) {
+                    let any: Vec<String> = items.iter().map(|i| self.dialect.key_eq(&v, i)).collect();
+                    format!("({}({}))", if *negated { "NOT " } else { "" }, any.join(" OR "))
+                } else {
+                    format!("({v} {}IN ({}))", if *negated { "NOT " } else { "" }, items.join(", "))
+                };
                 self.two_valued(sql, neg)
             }
             ExprKind::Contains { value, needle } => {
@@ -143,7 +169,29 @@ impl<'p> Lowerer<'p> {
         }
     }
 
+    /// Whether `e` is a key (`ref T` or `id`) read from JSON or from the
+    /// triggering event: text in PostgreSQL whatever type the key has, so it
+    /// is compared with [`Dialect::key_eq`].
+    fn loose_key(&self, e: &Expr, props: Props<'_>) -> bool {
+        let ExprKind::Path(path) = &e.kind else { return false };
+        let is_key = |f: &FieldModel| matches!(f.ty, FieldType::Ref(_) | FieldType::Id);
+        match path.segments.as_slice() {
+            [root, name] if root.name == "trigger" => self.trigger.and_then(|ev| ev.prop(&name.name)).is_some_and(is_key),
+            [name] => match props {
+                Props::Row(_, ev) => matches!(ev.storage, EventStorage::Shared) && ev.prop(&name.name).is_some_and(is_key),
+                Props::Trigger(ev) => ev.prop(&name.name).is_some_and(is_key),
+                Props::None => false,
+            },
+            _ => false,
+        }
+    }
+
     fn join(&mut self, items: &[Expr], props: Props<'_>, neg: bool, op: &str) -> String {
+        if op == " AND " && self.semi_joins && !neg {
+            if let Some(sql) = self.rfm_conjunction(items, props) {
+                return sql;
+            }
+        }
         let parts: Vec<String> = items.iter().map(|i| self.cond(i, props, neg)).collect();
         format!("({})", parts.join(op))
     }
@@ -232,7 +280,12 @@ impl<'p> Lowerer<'p> {
                 let (v, _) = self.value(inner, props, None);
                 let now = self.time_param(Param::Now);
                 let days = self.dialect.days_between(&now, &v);
-                (self.dialect.floor_days(&days), Ty::Int)
+                // An event's time is never later than now; a field's may be.
+                let whole = match inner.kind {
+                    ExprKind::EventTime { .. } => self.dialect.whole_days(&days),
+                    _ => self.dialect.floor_days(&days),
+                };
+                (whole, Ty::Int)
             }
             ExprKind::Interval(event) => {
                 let Some(ev) = self.event(&event.name) else {
@@ -276,7 +329,7 @@ impl<'p> Lowerer<'p> {
                     (self.dialect.add_seconds(&v, &acc), Ty::Timestamp)
                 }
                 (ArithOp::Sub, true, Ty::Timestamp | Ty::Date) => {
-                    (format!("({} * 86400)", self.dialect.days_between(&acc, &v)), Ty::Duration)
+                    (self.dialect.seconds_between(&acc, &v), Ty::Duration)
                 }
                 (ArithOp::Div, _, _) => {
                     let real = matches!(acc_ty, Ty::Decimal | Ty::Money) || matches!(t, Ty::Decimal | Ty::Money);
@@ -493,6 +546,11 @@ impl<'p> Lowerer<'p> {
         };
         let a = self.alias("e");
         let since_last = matches!(did.window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceLast(_)));
+        if self.semi_joins && !neg && !since_last {
+            if let Some(sql) = self.grouped_did(did, ev) {
+                return sql;
+            }
+        }
         let semi_join = self.semi_joins && !neg && did.count.is_none() && !since_last;
         let (from, mut wheres, time) = self.event_rows(ev, &a, !semi_join);
         if let Some(w) = &did.window {
@@ -540,14 +598,21 @@ impl<'p> Lowerer<'p> {
         let Some(ev) = self.event(event) else {
             return ("NULL".into(), Ty::Unknown);
         };
-        let lc = self.program.policy.lifecycle;
         let a = self.alias("e");
         let (from, wheres, time) = self.event_rows(ev, &a, true);
+        let case = self.lifecycle_case(&time);
+        (format!("(SELECT {case} FROM {from} WHERE {})", wheres.join(" AND ")), lifecycle_type())
+    }
+
+    /// The lifecycle stage (DESIGN §3.1) over a group of one customer's
+    /// event rows whose time column is `time`.
+    fn lifecycle_case(&mut self, time: &str) -> String {
+        let lc = self.program.policy.lifecycle;
         let now = self.time_param(Param::Now);
         let new_from = self.time_param(Param::NowPlus {
             seconds: -((lc.new_days * 86_400.0).round() as i64),
         });
-        let d = self.dialect.floor_days(&self.dialect.days_between(&now, &format!("MAX({time})")));
+        let d = self.dialect.whole_days(&self.dialect.days_between(&now, &format!("MAX({time})")));
         let i = format!(
             "({} / (COUNT(*) - 1))",
             self.dialect.days_between(&format!("MAX({time})"), &format!("MIN({time})"))
@@ -568,61 +633,20 @@ impl<'p> Lowerer<'p> {
             stage(self, "at_risk"),
             stage(self, "churned"),
         );
-        let sql = format!(
-            "(SELECT CASE WHEN COUNT(*) = 0 THEN {never} \
+        format!(
+            "CASE WHEN COUNT(*) = 0 THEN {never} \
              WHEN MIN({time}) > {new_from} THEN {new} \
              WHEN (COUNT(*) >= 2 AND {d} <= {active_ratio} * {i}) OR (COUNT(*) = 1 AND {d} <= {single_active}) THEN {active} \
              WHEN (COUNT(*) >= 2 AND {d} <= {at_risk_ratio} * {i}) OR (COUNT(*) = 1 AND {d} <= {single_at_risk}) THEN {at_risk} \
-             ELSE {churned} END FROM {from} WHERE {})",
-            wheres.join(" AND ")
-        );
-        let stages = ["new", "active", "at_risk", "churned", "never"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        (sql, Ty::Enum(stages))
+             ELSE {churned} END"
+        )
     }
 
     /// Quintiles over every customer with an E in the window: one CTE per
     /// (event, property, window), shared by r, f and m.
     fn rfm(&mut self, event: &str, prop: &str, window: Option<&Window>, score: &str) -> (String, Ty) {
-        let Some(ev) = self.event(event) else {
+        let Some(name) = self.rfm_cte(event, prop, window, score) else {
             return ("NULL".into(), Ty::Unknown);
-        };
-        let window_key = match window.map(|w| &w.kind) {
-            None => String::new(),
-            Some(WindowKind::Within(d)) => format!("within {}", d.seconds()),
-            Some(WindowKind::Before(d)) => format!("before {}", d.seconds()),
-            Some(WindowKind::SinceTrigger) => "since trigger".into(),
-            Some(WindowKind::SinceLast(e)) => format!("since last {}", e.name),
-        };
-        let key = format!("{event}.{prop}.{window_key}");
-        let name = match self.ctes.get(&key) {
-            Some((name, _)) => name.clone(),
-            None => {
-                let name = format!("camp_rfm_{}", self.ctes.len() + 1);
-                let a = self.alias("e");
-                let (from, mut wheres, time) = self.event_rows(ev, &a, false);
-                if let Some(w) = window {
-                    wheres.extend(self.window(w, &time));
-                }
-                let (_, customer_col, _, _) = self.storage(ev);
-                let cust = format!("{a}.{}", self.q(&customer_col));
-                let p = ev.prop(prop).map(|p| self.prop_sql(ev, &a, p)).unwrap_or_else(|| "NULL".into());
-                let body = format!(
-                    "SELECT {cust} AS {c}, NTILE(5) OVER (ORDER BY MAX({time}), {cust}) AS {r}, \
-                     NTILE(5) OVER (ORDER BY COUNT(*), {cust}) AS {f}, \
-                     NTILE(5) OVER (ORDER BY COALESCE(SUM({p}), 0), {cust}) AS {m} \
-                     FROM {from} WHERE {} GROUP BY {cust}",
-                    wheres.join(" AND "),
-                    c = self.q("customer"),
-                    r = self.q("r"),
-                    f = self.q("f"),
-                    m = self.q("m"),
-                );
-                self.ctes.insert(key, (name.clone(), body));
-                name
-            }
         };
         let x = self.alias("r");
         let col = match score {
@@ -640,6 +664,80 @@ impl<'p> Lowerer<'p> {
             Ty::Int,
         )
     }
+    /// The CTE of quintile scores for (event, property, window), created on
+    /// first use; `None` for an unknown event.
+    fn rfm_cte(&mut self, event: &str, prop: &str, window: Option<&Window>, score: &str) -> Option<String> {
+        let ev = self.event(event)?;
+        let window_key = match window.map(|w| &w.kind) {
+            None => String::new(),
+            Some(WindowKind::Within(d)) => format!("within {}", d.seconds()),
+            Some(WindowKind::Before(d)) => format!("before {}", d.seconds()),
+            Some(WindowKind::SinceTrigger) => "since trigger".into(),
+            Some(WindowKind::SinceLast(e)) => format!("since last {}", e.name),
+        };
+        let key = format!("{event}.{prop}.{window_key}");
+        if !self.ctes.contains_key(&key) {
+            let name = format!("camp_rfm_{}", self.ctes.len() + 1);
+            let a = self.alias("e");
+            let (from, mut wheres, time) = self.event_rows(ev, &a, false);
+            if let Some(w) = window {
+                wheres.extend(self.window(w, &time));
+            }
+            let (_, customer_col, _, _) = self.storage(ev);
+            let customer = format!("{a}.{}", self.q(&customer_col));
+            let p = ev.prop(prop).map(|p| self.prop_sql(ev, &a, p)).unwrap_or_else(|| "NULL".into());
+            let cte = RfmScores {
+                name,
+                rest: format!("FROM {from} WHERE {} GROUP BY {customer}", wheres.join(" AND ")),
+                metrics: [format!("MAX({time})"), "COUNT(*)".to_string(), format!("COALESCE(SUM({p}), 0)")],
+                customer,
+                used: [false; 3],
+            };
+            self.ctes.insert(key.clone(), cte);
+        }
+        let cte = self.ctes.get_mut(&key)?;
+        let index = match score {
+            "f" => 1,
+            "m" => 2,
+            _ => 0,
+        };
+        cte.used[index] = true;
+        Some(cte.name.clone())
+    }
+}
+
+/// The quintile scores of one (event, property, window): only the scores a
+/// statement reads are computed (each is a window sort).
+struct RfmScores {
+    name: String,
+    customer: String,
+    /// What r, f and m order by.
+    metrics: [String; 3],
+    /// `FROM .. WHERE .. GROUP BY ..`.
+    rest: String,
+    used: [bool; 3],
+}
+
+impl RfmScores {
+    fn sql(&self, dialect: &dyn Dialect) -> String {
+        let mut select = vec![format!("{} AS {}", self.customer, dialect.quote("customer"))];
+        for (i, score) in ["r", "f", "m"].iter().enumerate() {
+            if self.used[i] {
+                select.push(format!(
+                    "NTILE(5) OVER (ORDER BY {}, {}) AS {}",
+                    self.metrics[i],
+                    self.customer,
+                    dialect.quote(score)
+                ));
+            }
+        }
+        format!("{} AS (SELECT {} {})", dialect.quote(&self.name), select.join(", "), self.rest)
+    }
+}
+
+/// The stages `lifecycle(E)` takes.
+fn lifecycle_type() -> Ty {
+    Ty::Enum(["new", "active", "at_risk", "churned", "never"].iter().map(|s| s.to_string()).collect())
 }
 
 fn is_prop(props: Props, name: &str) -> bool {

@@ -26,8 +26,18 @@ pub trait Dialect: Sync {
     /// Fractional days from `earlier` to `later` (both timestamps or dates).
     fn days_between(&self, later: &str, earlier: &str) -> String;
 
+    /// Seconds from `earlier` to `later` (both timestamps or dates), exact
+    /// to the database's resolution: `now - customer.joined_at == 30m`.
+    fn seconds_between(&self, later: &str, earlier: &str) -> String;
+
     /// Whole days, rounded down, of a fractional day count.
     fn floor_days(&self, days: &str) -> String;
+
+    /// Whole days of a day count known not to be negative (days since an
+    /// event, which is never later than now): truncation is the floor.
+    fn whole_days(&self, days: &str) -> String {
+        self.floor_days(days)
+    }
 
     /// A timestamp placeholder (PostgreSQL wants its type said).
     fn timestamp_param(&self, placeholder: &str) -> String;
@@ -91,14 +101,25 @@ impl Dialect for Sqlite {
         }
     }
     fn add_seconds(&self, expr: &str, seconds: &str) -> String {
-        format!("datetime({expr}, {seconds} || ' seconds')")
+        // `datetime()` drops the fraction of a second, which moves the
+        // result off a stored `..:31.250`; `%f` keeps milliseconds, and
+        // whole seconds lose their `.000` to compare as stored text does.
+        format!("replace(strftime('%Y-%m-%d %H:%M:%f', {expr}, {seconds} || ' seconds'), '.000', '')")
     }
     fn days_between(&self, later: &str, earlier: &str) -> String {
         format!("(julianday({later}) - julianday({earlier}))")
     }
+    fn seconds_between(&self, later: &str, earlier: &str) -> String {
+        // A Julian day difference times 86400 is off by float error (1800
+        // comes out as 1799.9999...): round to SQLite's milliseconds.
+        format!("(ROUND((julianday({later}) - julianday({earlier})) * 86400000.0) / 1000.0)")
+    }
     fn floor_days(&self, days: &str) -> String {
         // CAST truncates toward zero; step down for negative fractions.
         format!("(CAST({days} AS INTEGER) - ({days} < CAST({days} AS INTEGER)))")
+    }
+    fn whole_days(&self, days: &str) -> String {
+        format!("CAST({days} AS INTEGER)")
     }
     fn timestamp_param(&self, placeholder: &str) -> String {
         placeholder.to_string()
@@ -143,7 +164,12 @@ impl Dialect for Postgres {
         format!("({expr} + make_interval(secs => {seconds}::bigint))")
     }
     fn days_between(&self, later: &str, earlier: &str) -> String {
-        format!("(EXTRACT(EPOCH FROM ({later}::timestamptz - {earlier}::timestamptz)) / 86400.0)")
+        // date_part gives double precision; EXTRACT gives numeric, which is
+        // several times slower to compute over millions of rows.
+        format!("(date_part('epoch', {later}::timestamptz - {earlier}::timestamptz) / 86400.0)")
+    }
+    fn seconds_between(&self, later: &str, earlier: &str) -> String {
+        format!("EXTRACT(EPOCH FROM ({later}::timestamptz - {earlier}::timestamptz))")
     }
     fn floor_days(&self, days: &str) -> String {
         format!("FLOOR({days})::bigint")
