@@ -129,6 +129,12 @@ impl<'p> Lowerer<'p> {
                     }
                 }
                 let (l, lt, r, rt) = self.pair(lhs, rhs, props);
+                // A date is midnight UTC beside a timestamp.
+                let (l, r) = match (&lt, &rt) {
+                    (Ty::Date, Ty::Timestamp) => (self.dialect.date_as_timestamp(&l), r),
+                    (Ty::Timestamp, Ty::Date) => (l, self.dialect.date_as_timestamp(&r)),
+                    _ => (l, r),
+                };
                 let text = matches!(lt, Ty::Text | Ty::Tz) || matches!(rt, Ty::Text | Ty::Tz);
                 let order = if text && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
                     self.dialect.text_order()

@@ -33,6 +33,10 @@ pub trait Dialect: Sync {
     /// Whole days, rounded down, of a fractional day count.
     fn floor_days(&self, days: &str) -> String;
 
+    /// A `date` as the timestamp of its midnight UTC, to compare with a
+    /// timestamp.
+    fn date_as_timestamp(&self, date: &str) -> String;
+
     /// Whole days of a day count known not to be negative (days since an
     /// event, which is never later than now): truncation is the floor.
     fn whole_days(&self, days: &str) -> String {
@@ -118,6 +122,11 @@ impl Dialect for Sqlite {
         // CAST truncates toward zero; step down for negative fractions.
         format!("(CAST({days} AS INTEGER) - ({days} < CAST({days} AS INTEGER)))")
     }
+    fn date_as_timestamp(&self, date: &str) -> String {
+        // `2027-03-01` is text before `2027-03-01 00:00:00`: compare the
+        // timestamp text of the same instant.
+        format!("datetime({date})")
+    }
     fn whole_days(&self, days: &str) -> String {
         format!("CAST({days} AS INTEGER)")
     }
@@ -173,6 +182,10 @@ impl Dialect for Postgres {
     }
     fn floor_days(&self, days: &str) -> String {
         format!("FLOOR({days})::bigint")
+    }
+    fn date_as_timestamp(&self, date: &str) -> String {
+        // Not the session's time zone, whatever the server has.
+        format!("({date}::timestamp AT TIME ZONE 'UTC')")
     }
     fn timestamp_param(&self, placeholder: &str) -> String {
         format!("{placeholder}::timestamptz")
