@@ -2,7 +2,7 @@
 //! how a parameter is bound and how a cell is read.
 
 use super::want::{convert, Raw, Want};
-use super::Key;
+use super::{DbError, Key};
 use crate::binds::{sqlite_date, sqlite_timestamp, BindValue};
 use camp_compiler::templating::Value;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -17,6 +17,12 @@ pub trait Engine: sqlx::Database {
     /// Reads one cell as it is stored.
     fn raw(row: &Self::Row, index: usize) -> Result<Raw, String>;
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Refuses, naming it, a value this database cannot take, before the
+    /// server sees it.
+    fn check(_binds: &[BindValue]) -> Result<(), DbError> {
+        Ok(())
+    }
 
     /// Reads one cell as the wanted type.
     fn read(row: &Self::Row, index: usize, want: Want) -> Result<Value, String> {
@@ -75,7 +81,35 @@ impl Engine for sqlx::Sqlite {
     }
 }
 
+/// Whether a JSON document holds the NUL character in a string or a key.
+fn json_has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(json_has_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
+    }
+}
+
 impl Engine for sqlx::Postgres {
+    /// PostgreSQL text and `jsonb` cannot hold NUL (`\0`); the server would
+    /// fail the query with an encoding error that does not say which value.
+    fn check(binds: &[BindValue]) -> Result<(), DbError> {
+        for (i, b) in binds.iter().enumerate() {
+            let shown = match b {
+                BindValue::Text(s) if s.contains('\0') => format!("{s:?}"),
+                BindValue::Json(j) if json_has_nul(j) => j.to_string(),
+                _ => continue,
+            };
+            return Err(DbError::data(format!(
+                "PostgreSQL cannot hold the NUL character (\\0) in text, and parameter ${} is {shown}\n  \
+                 help: remove the NUL from that string (a literal in a .camp file, or data sent to camp)",
+                i + 1
+            )));
+        }
+        Ok(())
+    }
+
     fn bind<'q>(query: Q<'q, Self>, value: &BindValue) -> Q<'q, Self> {
         match value {
             BindValue::Null | BindValue::TypedNull(Want::Text) => query.bind(None::<String>),

@@ -199,6 +199,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
+    DB::check(binds)?;
     let mut query = sqlx::query::<DB>(sql);
     for b in binds {
         query = DB::bind(query, b);
@@ -212,6 +213,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
+    DB::check(binds)?;
     let mut query = sqlx::query::<DB>(sql);
     for b in binds {
         query = DB::bind(query, b);
@@ -239,6 +241,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
+    DB::check(binds)?;
     let mut query = sqlx::query::<DB>(sql);
     for b in binds {
         query = DB::bind(query, b);

@@ -82,6 +82,7 @@ async fn execute_on<'c, DB: Engine, E: Executor<'c, Database = DB>>(ex: E, sql: 
 where
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
+    DB::check(binds)?;
     let mut query = sqlx::query::<DB>(sql);
     for b in binds {
         query = DB::bind(query, b);
@@ -94,6 +95,7 @@ async fn rows_on<'c, DB: Engine, E: Executor<'c, Database = DB>>(ex: E, sql: &st
 where
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
+    DB::check(binds)?;
     let mut query = sqlx::query::<DB>(sql);
     for b in binds {
         query = DB::bind(query, b);
