@@ -60,6 +60,11 @@ pub enum AudienceFormat {
 }
 
 pub fn audience(program: &Program, campaign: &str, url: &str, now: DateTime<Utc>, format: AudienceFormat) -> Result<String, String> {
+    // A misspelt name is found before any connection is tried.
+    if !program.campaigns.contains_key(campaign) {
+        let help = camp_compiler::suggest::help_for(campaign, program.campaigns.keys().copied(), "campaign");
+        return Err(format!("no campaign named `{campaign}`\n  help: {help}"));
+    }
     let keys = with_database(url, async |db| {
         dryrun::audience(db, program, campaign, now).await.map_err(|e| e.to_string())
     })?;
@@ -87,6 +92,11 @@ pub fn audience(program: &Program, campaign: &str, url: &str, now: DateTime<Utc>
 }
 
 pub fn preview(program: &Program, name: &str, customer: &str, url: &str, now: DateTime<Utc>) -> Result<String, String> {
+    if !program.campaigns.contains_key(name) && !program.messages.contains_key(name) {
+        let names = program.campaigns.keys().chain(program.messages.keys()).copied();
+        let help = camp_compiler::suggest::help_for(name, names, "campaign or message");
+        return Err(format!("no campaign or message named `{name}`\n  help: {help}"));
+    }
     let previews = with_database(url, async |db| {
         dryrun::preview(db, program, name, customer, now).await.map_err(|e| e.to_string())
     })?;

@@ -30,6 +30,8 @@ pub struct DbColumn {
     pub class: Class,
     pub nullable: bool,
     pub primary_key: bool,
+    /// For text columns holding a few identifier-like values: those values.
+    pub enum_values: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -108,12 +110,127 @@ pub async fn tables(db: &Database) -> Result<Vec<DbTable>, DbError> {
                     declared,
                     nullable: notnull == 0 && pk == 0,
                     primary_key: pk != 0,
+                    enum_values: Vec::new(),
                 })
             })
             .collect();
-        out.push(DbTable { name, columns });
+        let mut table = DbTable { name, columns };
+        if db.backend() == Backend::Sqlite {
+            refine_by_values(db, &mut table).await?;
+        }
+        find_enums(db, &mut table).await?;
+        out.push(table);
     }
     Ok(out)
+}
+
+/// Text columns with a handful of identifier-like values are enums.
+async fn find_enums(db: &Database, table: &mut DbTable) -> Result<(), DbError> {
+    let d = db.dialect();
+    for column in table.columns.iter_mut().filter(|c| c.class == Class::Text && !c.primary_key) {
+        let sql = format!(
+            "SELECT DISTINCT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT 13",
+            c = d.quote(&column.name),
+            t = d.quote(&table.name)
+        );
+        let values: Vec<String> = db
+            .fetch(&sql, &[], &[Want::Text])
+            .await?
+            .into_iter()
+            .flatten()
+            .filter_map(|v| match v {
+                Value::Text(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        let identifier = |t: &String| !t.is_empty() && t.len() <= 20 && t.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        if (2..=12).contains(&values.len()) && values.iter().all(identifier) {
+            let mut values = values;
+            values.sort();
+            column.enum_values = values;
+        }
+    }
+    Ok(())
+}
+
+/// SQLite declares timestamps and dates as TEXT and booleans as INTEGER:
+/// look at some values to tell them apart.
+async fn refine_by_values(db: &Database, table: &mut DbTable) -> Result<(), DbError> {
+    let d = db.dialect();
+    for column in table
+        .columns
+        .iter_mut()
+        .filter(|c| matches!(c.class, Class::Text | Class::Integer) && !c.primary_key)
+    {
+        let sql = format!(
+            "SELECT DISTINCT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT 20",
+            c = d.quote(&column.name),
+            t = d.quote(&table.name)
+        );
+        let want = if column.class == Class::Text { Want::Text } else { Want::Int };
+        let values: Vec<Value> = db.fetch(&sql, &[], &[want]).await?.into_iter().flatten().collect();
+        if values.is_empty() {
+            continue;
+        }
+        let all = |f: &dyn Fn(&Value) -> bool| values.iter().all(f);
+        let is_date = |v: &Value| matches!(v, Value::Text(t) if t.len() == 10 && chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok());
+        let is_instant = |v: &Value| matches!(v, Value::Text(t) if t.len() > 10 && crate::binds::parse_instant(t).is_some());
+        let is_flag = |v: &Value| matches!(v, Value::Int(0 | 1));
+        let is_json = |v: &Value| matches!(v, Value::Text(t) if t.starts_with('{') && serde_json::from_str::<serde_json::Value>(t).is_ok());
+        if all(&is_date) {
+            column.class = Class::Date;
+        } else if all(&is_instant) {
+            column.class = Class::Timestamp;
+        } else if all(&is_json) {
+            column.class = Class::Json;
+        } else if all(&is_flag) && (column.name.contains("consent") || column.name.starts_with("is_") || column.name.starts_with("has_")) {
+            column.class = Class::Boolean;
+        }
+    }
+    Ok(())
+}
+
+/// Property types of one event type of a shared events table, from the
+/// JSON of some of its rows.
+async fn json_props(
+    db: &Database,
+    table: &str,
+    kind_col: &str,
+    props_col: &str,
+    kind: &str,
+    tables: &BTreeSet<String>,
+) -> Result<Vec<(String, String)>, DbError> {
+    let d = db.dialect();
+    let sql = format!(
+        "SELECT {p} FROM {t} WHERE {k} = {ph} LIMIT 50",
+        p = d.quote(props_col),
+        t = d.quote(table),
+        k = d.quote(kind_col),
+        ph = d.placeholder(1)
+    );
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    for row in db.fetch(&sql, &[crate::BindValue::Text(kind.to_string())], &[Want::Text]).await? {
+        let Some(Value::Text(text)) = row.into_iter().next() else {
+            continue;
+        };
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        for (key, value) in map {
+            let ty = match &value {
+                serde_json::Value::Number(n) if n.is_i64() && tables.contains(&key) => format!("ref {key}"),
+                serde_json::Value::Number(n) if n.is_i64() && (key.contains("price") || key.contains("amount")) => "money".into(),
+                serde_json::Value::Number(n) if n.is_i64() => "int".into(),
+                serde_json::Value::Number(_) => "decimal".into(),
+                serde_json::Value::Bool(_) => "bool".into(),
+                serde_json::Value::String(t) if crate::binds::parse_instant(t).is_some() => "timestamp".into(),
+                serde_json::Value::String(_) => "text".into(),
+                _ => continue,
+            };
+            found.entry(key).or_insert(ty);
+        }
+    }
+    Ok(found.into_iter().collect())
 }
 
 /// The classes a schema type may be stored as.
@@ -254,6 +371,7 @@ pub async fn pull(db: &Database) -> Result<String, DbError> {
             Class::Text if lower.contains("phone") || lower.contains("mobile") => "phone".into(),
             Class::Text if lower.contains("email") => "email".into(),
             Class::Text if lower == "timezone" || lower == "tz" || lower == "time_zone" => "tz".into(),
+            Class::Text if !c.enum_values.is_empty() => format!("enum({})", c.enum_values.join(", ")),
             _ => "text".into(),
         };
         if c.nullable && !is_key {
@@ -317,8 +435,10 @@ pub async fn pull(db: &Database) -> Result<String, DbError> {
                 db.dialect().quote(&t.name)
             );
             for row in db.fetch(&sql, &[], &[Want::Text]).await? {
-                if let Some(Value::Text(kind)) = row.into_iter().next() {
-                    out.push_str(&format!("  event {} {{ }}\n", ident(&kind)));
+                if let Some(Value::Text(event)) = row.into_iter().next() {
+                    let props = json_props(db, &t.name, &kind.name, &json.name, &event, &table_names).await?;
+                    let props: Vec<String> = props.iter().map(|(k, ty)| format!("{}: {ty}", ident(k))).collect();
+                    out.push_str(&format!("  event {} {{ {} }}\n", ident(&event), props.join(", ")));
                 }
             }
         } else {
