@@ -334,9 +334,7 @@ impl<'p> Lowerer<'p> {
                 (ArithOp::Add, false, Ty::Timestamp | Ty::Date) if acc_ty == Ty::Duration => {
                     (self.dialect.add_seconds(&v, &acc), Ty::Timestamp)
                 }
-                (ArithOp::Sub, true, Ty::Timestamp | Ty::Date) => {
-                    (self.dialect.seconds_between(&acc, &v), Ty::Duration)
-                }
+                (ArithOp::Sub, true, Ty::Timestamp | Ty::Date) => (self.dialect.seconds_between(&acc, &v), Ty::Duration),
                 (ArithOp::Div, _, _) => {
                     let real = matches!(acc_ty, Ty::Decimal | Ty::Money) || matches!(t, Ty::Decimal | Ty::Money);
                     let divisor = format!("NULLIF({v}, 0)");
@@ -552,12 +550,15 @@ impl<'p> Lowerer<'p> {
         };
         let a = self.alias("e");
         let since_last = matches!(did.window.as_ref().map(|w| &w.kind), Some(WindowKind::SinceLast(_)));
-        if self.semi_joins && !neg && !since_last {
+        // A filter that reads the customer row would make the semi-join's
+        // subquery correlated: a scan of all the events per customer.
+        let uncorrelated = !did.filter.as_deref().is_some_and(|f| reads_customer(self.program, f, 0));
+        if self.semi_joins && !neg && !since_last && uncorrelated {
             if let Some(sql) = self.grouped_did(did, ev) {
                 return sql;
             }
         }
-        let semi_join = self.semi_joins && !neg && did.count.is_none() && !since_last;
+        let semi_join = self.semi_joins && !neg && did.count.is_none() && !since_last && uncorrelated;
         let (from, mut wheres, time) = self.event_rows(ev, &a, !semi_join);
         if let Some(w) = &did.window {
             wheres.extend(self.window(w, &time));
@@ -607,7 +608,10 @@ impl<'p> Lowerer<'p> {
         let a = self.alias("e");
         let (from, wheres, time) = self.event_rows(ev, &a, true);
         let case = self.lifecycle_case(&time);
-        (format!("(SELECT {case} FROM {from} WHERE {})", wheres.join(" AND ")), lifecycle_type())
+        (
+            format!("(SELECT {case} FROM {from} WHERE {})", wheres.join(" AND ")),
+            lifecycle_type(),
+        )
     }
 
     /// The lifecycle stage (DESIGN §3.1) over a group of one customer's
@@ -743,7 +747,47 @@ impl RfmScores {
 
 /// The stages `lifecycle(E)` takes.
 fn lifecycle_type() -> Ty {
-    Ty::Enum(["new", "active", "at_risk", "churned", "never"].iter().map(|s| s.to_string()).collect())
+    Ty::Enum(
+        ["new", "active", "at_risk", "churned", "never"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    )
+}
+
+/// Whether a condition or value reads the customer row: a `customer.` path,
+/// a segment, or an event form (each is about the customer).
+pub(super) fn reads_customer(program: &Program, e: &Expr, depth: usize) -> bool {
+    if depth > camp_grammar::MAX_NESTING {
+        return true;
+    }
+    let any = |items: &[&Expr]| items.iter().any(|i| reads_customer(program, i, depth + 1));
+    match &e.kind {
+        ExprKind::Or(items) | ExprKind::And(items) => items.iter().any(|i| reads_customer(program, i, depth + 1)),
+        ExprKind::Not(i) | ExprKind::Neg(i) => reads_customer(program, i, depth + 1),
+        ExprKind::Compare { lhs, rhs, .. } => any(&[lhs, rhs]),
+        ExprKind::Contains { value, needle } => any(&[value, needle]),
+        ExprKind::IsNull { value, .. } => reads_customer(program, value, depth + 1),
+        ExprKind::In { value, list, .. } => {
+            reads_customer(program, value, depth + 1) || list.iter().any(|i| reads_customer(program, i, depth + 1))
+        }
+        ExprKind::Arith { first, rest } => {
+            reads_customer(program, first, depth + 1) || rest.iter().any(|(_, i)| reads_customer(program, i, depth + 1))
+        }
+        ExprKind::Path(p) => match p.segments.first().map(|s| s.name.as_str()) {
+            Some("customer") => true,
+            Some(name) => p.segments.len() == 1 && program.segments.contains_key(name),
+            None => false,
+        },
+        ExprKind::Did(_)
+        | ExprKind::Aggregate(_)
+        | ExprKind::EventTime { .. }
+        | ExprKind::DaysSince(_)
+        | ExprKind::Interval(_)
+        | ExprKind::Lifecycle(_)
+        | ExprKind::Rfm { .. } => true,
+        ExprKind::Int(_) | ExprKind::Decimal(_) | ExprKind::String(_) | ExprKind::Bool(_) | ExprKind::Duration(_) | ExprKind::Now => false,
+    }
 }
 
 fn is_prop(props: Props, name: &str) -> bool {

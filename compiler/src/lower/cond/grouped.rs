@@ -14,8 +14,8 @@
 
 use super::{lifecycle_type, Lowerer, Props};
 use crate::lower::Param;
-use crate::types::Ty;
 use crate::schema::EventModel;
+use crate::types::Ty;
 use camp_grammar::ast::{AggFunc, CmpOp, CountOp, Did, Expr, ExprKind, Window, WindowKind};
 use std::cmp::Ordering;
 
@@ -126,6 +126,14 @@ impl Lowerer<'_> {
     pub(super) fn grouped_compare(&mut self, op: CmpOp, lhs: &Expr, rhs: &Expr, props: Props<'_>) -> Option<String> {
         if let Some(sql) = self.rfm_compare(op, lhs, rhs) {
             return Some(sql);
+        }
+        // A filter reading the customer row would correlate the group.
+        let correlated = |e: &Expr| match &e.kind {
+            ExprKind::Aggregate(a) => a.filter.as_deref().is_some_and(|f| super::reads_customer(self.program, f, 0)),
+            _ => false,
+        };
+        if correlated(lhs) || correlated(rhs) {
+            return None;
         }
         let left = aggregate(lhs);
         let right = aggregate(rhs);
@@ -264,7 +272,9 @@ impl Lowerer<'_> {
                 _ => return None,
             };
             literal(lit)?;
-            let ExprKind::Rfm { event, prop, window, .. } = &rfm.kind else { return None };
+            let ExprKind::Rfm { event, prop, window, .. } = &rfm.kind else {
+                return None;
+            };
             Some(format!("{}.{}.{:?}", event.name, prop.name, window_key(window.as_ref())?))
         };
         let keys: Vec<Option<String>> = items.iter().map(key).collect();
@@ -288,12 +298,22 @@ impl Lowerer<'_> {
             let mut cte = None;
             for j in members {
                 done[j] = true;
-                let ExprKind::Compare { op, lhs, rhs } = &items[j].kind else { continue };
+                let ExprKind::Compare { op, lhs, rhs } = &items[j].kind else {
+                    continue;
+                };
                 let (rfm, lit, op) = match &lhs.kind {
                     ExprKind::Rfm { .. } => (&**lhs, &**rhs, *op),
                     _ => (&**rhs, &**lhs, flip(*op)),
                 };
-                let ExprKind::Rfm { event, prop, window, score } = &rfm.kind else { continue };
+                let ExprKind::Rfm {
+                    event,
+                    prop,
+                    window,
+                    score,
+                } = &rfm.kind
+                else {
+                    continue;
+                };
                 cte = self.rfm_cte(&event.name, &prop.name, window.as_ref(), &score.name);
                 let (value, _) = self.value(lit, Props::None, Some(&Ty::Int));
                 let col = match score.name.as_str() {
@@ -323,7 +343,13 @@ impl Lowerer<'_> {
             _ => return None,
         };
         literal(lit)?;
-        let ExprKind::Rfm { event, prop, window, score } = &rfm.kind else {
+        let ExprKind::Rfm {
+            event,
+            prop,
+            window,
+            score,
+        } = &rfm.kind
+        else {
             return None;
         };
         let name = self.rfm_cte(&event.name, &prop.name, window.as_ref(), &score.name)?;
