@@ -97,7 +97,19 @@ impl Analysis {
 /// Parses and checks every file of the workspace. Never panics: a bug in a
 /// check becomes an internal-error diagnostic (E0901) instead.
 pub fn analyze(workspace: &Workspace) -> Analysis {
-    let mut parsed_files = parse_all(workspace);
+    let parsed = parse_all(workspace);
+    analyze_parsed(workspace, parsed)
+}
+
+/// As [`analyze`], but files whose text is unchanged since the last call
+/// with the same `cache` are not parsed again: the language server keeps
+/// one across edits, so a keystroke re-parses one file.
+pub fn analyze_cached(workspace: &Workspace, cache: &mut ParseCache) -> Analysis {
+    let parsed = cache.parse_all(workspace);
+    analyze_parsed(workspace, parsed)
+}
+
+fn analyze_parsed(workspace: &Workspace, mut parsed_files: Vec<Option<camp_grammar::Parsed>>) -> Analysis {
     let mut diagnostics = Vec::new();
     let mut asts = Vec::with_capacity(workspace.files.len());
     for (i, file) in workspace.files.iter().enumerate() {
@@ -158,23 +170,39 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
     Analysis { diagnostics, asts, facts }
 }
 
-/// Parses every readable file; files are independent, so a large workspace
-/// is parsed on all cores.
+/// Whether a file has text to parse.
+fn readable(f: &SourceFile) -> bool {
+    f.unreadable.is_none() && f.invalid_utf8_at.is_none()
+}
+
+/// Parses every readable file (`None` for the others).
 fn parse_all(workspace: &Workspace) -> Vec<Option<camp_grammar::Parsed>> {
-    let parse = |f: &SourceFile| (f.unreadable.is_none() && f.invalid_utf8_at.is_none()).then(|| camp_grammar::parse(&f.text));
-    let total: usize = workspace.files.iter().map(|f| f.text.len()).sum();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(workspace.files.len());
-    if threads < 2 || total < 32 * 1024 {
-        return workspace.files.iter().map(parse).collect();
+    let texts: Vec<&str> = workspace.files.iter().filter(|f| readable(f)).map(|f| f.text.as_str()).collect();
+    let mut parsed = parse_texts(&texts).into_iter();
+    workspace
+        .files
+        .iter()
+        .map(|f| if readable(f) { parsed.next() } else { None })
+        .collect()
+}
+
+/// Parses texts; they are independent, so many are parsed on all cores.
+fn parse_texts(texts: &[&str]) -> Vec<camp_grammar::Parsed> {
+    let total: usize = texts.iter().map(|t| t.len()).sum();
+    // Small workspaces first: asking for the core count reads cgroup files,
+    // which costs more than parsing a campaign.
+    if total < 32 * 1024 {
+        return texts.iter().map(|t| camp_grammar::parse(t)).collect();
     }
-    let chunk = workspace.files.len().div_ceil(threads);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(texts.len());
+    if threads < 2 {
+        return texts.iter().map(|t| camp_grammar::parse(t)).collect();
+    }
+    let chunk = texts.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = workspace
-            .files
+        let handles: Vec<_> = texts
             .chunks(chunk)
-            .map(|files| scope.spawn(move || files.iter().map(parse).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || part.iter().map(|t| camp_grammar::parse(t)).collect::<Vec<_>>()))
             .collect();
         // A parser panic is a bug; re-raise it on this thread as a panic
         // would have happened without threads.
@@ -183,6 +211,42 @@ fn parse_all(workspace: &Workspace) -> Vec<Option<camp_grammar::Parsed>> {
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+/// Parses kept between analyses (see [`analyze_cached`]), by file path;
+/// a file is parsed again whenever its text differs from the kept one.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    entries: std::collections::HashMap<String, (String, camp_grammar::Parsed)>,
+}
+
+impl ParseCache {
+    fn parse_all(&mut self, workspace: &Workspace) -> Vec<Option<camp_grammar::Parsed>> {
+        let stale: Vec<&SourceFile> = workspace
+            .files
+            .iter()
+            .filter(|f| readable(f) && self.entries.get(&f.path).is_none_or(|(text, _)| *text != f.text))
+            .collect();
+        let texts: Vec<&str> = stale.iter().map(|f| f.text.as_str()).collect();
+        for (f, parsed) in stale.iter().zip(parse_texts(&texts)) {
+            self.entries.insert(f.path.clone(), (f.text.clone(), parsed));
+        }
+        let present: std::collections::HashSet<&str> = workspace.files.iter().map(|f| f.path.as_str()).collect();
+        self.entries.retain(|path, _| present.contains(path.as_str()));
+        workspace
+            .files
+            .iter()
+            .map(|f| {
+                let kept = self.entries.get(&f.path).filter(|(text, _)| *text == f.text);
+                match kept {
+                    _ if !readable(f) => None,
+                    Some((_, parsed)) => Some(parsed.clone()),
+                    // Two files with one path: only one can be kept.
+                    None => Some(camp_grammar::parse(&f.text)),
+                }
+            })
+            .collect()
+    }
 }
 
 /// Files in order, then positions, so output is stable.
