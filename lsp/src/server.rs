@@ -6,7 +6,7 @@
 
 use crate::handlers;
 use crate::to_proto::DocsLinks;
-use crate::world::{DocKey, Doc, World};
+use crate::world::{Doc, DocKey, World};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response, ResponseError};
 use lsp_types::notification::{self as notif, Notification as _};
 use lsp_types::request::{self as req, Request as _};
@@ -73,7 +73,11 @@ pub fn run(conn: &Connection) -> Result<(), String> {
         match msg {
             Message::Request(r) => server.request(r),
             Message::Notification(n) if n.method == notif::Exit::METHOD => {
-                return if server.shutdown { Ok(()) } else { Err("exit without shutdown".to_string()) };
+                return if server.shutdown {
+                    Ok(())
+                } else {
+                    Err("exit without shutdown".to_string())
+                };
             }
             Message::Notification(n) => server.notification(n),
             Message::Response(_) => {}
@@ -141,12 +145,20 @@ impl Server<'_> {
         let method = r.method.clone();
         if self.shutdown {
             let e = error(ErrorCode::InvalidRequest, "the server is shutting down");
-            return self.reply(Response { id, result: None, error: Some(e) });
+            return self.reply(Response {
+                id,
+                result: None,
+                error: Some(e),
+            });
         }
         let answer = catch_unwind(AssertUnwindSafe(|| self.route(r)));
         let response = match answer {
             Ok(Ok(value)) => Response::new_ok(id, value),
-            Ok(Err(e)) => Response { id, result: None, error: Some(e) },
+            Ok(Err(e)) => Response {
+                id,
+                result: None,
+                error: Some(e),
+            },
             Err(panic) => {
                 let why = panic_message(&panic);
                 crate::log::log_warn!("{method} failed: {why}");
@@ -296,7 +308,10 @@ impl Server<'_> {
                 self.publish(uri, Vec::new(), None);
             }
             for f in fresh {
-                let changed = self.published.get(&f.uri).map_or(!f.diagnostics.is_empty(), |old| old != &f.diagnostics);
+                let changed = self
+                    .published
+                    .get(&f.uri)
+                    .map_or(!f.diagnostics.is_empty(), |old| old != &f.diagnostics);
                 if changed || edited == Some(&f.key) {
                     self.publish(f.uri, f.diagnostics, f.version);
                 }
@@ -310,7 +325,10 @@ impl Server<'_> {
             diagnostics: diagnostics.clone(),
             version,
         };
-        send(self.conn, Notification::new(notif::PublishDiagnostics::METHOD.to_string(), params).into());
+        send(
+            self.conn,
+            Notification::new(notif::PublishDiagnostics::METHOD.to_string(), params).into(),
+        );
         if diagnostics.is_empty() {
             self.published.remove(&uri);
         } else {

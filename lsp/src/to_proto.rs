@@ -32,8 +32,9 @@ pub fn location(snap: &Snapshot, file: FileId, span: Span) -> Option<lsp::Locati
 }
 
 /// Where the docs page of a code lives: a base URL from the client's
-/// settings (`docsBaseUrl`), or the pages written out once to a local
-/// folder, so the link always opens something.
+/// settings (`docsBaseUrl`), else `docs/codes/` of the source tree the
+/// server was built from (when it is still there), else the pages written
+/// out once to a local folder, so the link always opens something.
 #[derive(Debug, Clone, Default)]
 pub struct DocsLinks {
     base: Option<String>,
@@ -42,7 +43,7 @@ pub struct DocsLinks {
 impl DocsLinks {
     /// `base` is a URL prefix to which `CODE.md` is appended.
     pub fn new(base: Option<String>) -> Self {
-        let base = base.or_else(write_pages);
+        let base = base.filter(|b| !b.is_empty()).or_else(source_pages).or_else(write_pages);
         DocsLinks { base }
     }
 
@@ -51,6 +52,14 @@ impl DocsLinks {
         let sep = if base.ends_with('/') { "" } else { "/" };
         Uri::from_str(&format!("{base}{sep}{code}.md")).ok()
     }
+}
+
+/// `docs/codes/` of the camp source tree, if this binary's is present.
+fn source_pages() -> Option<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/codes");
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let every = camp_compiler::codes::ALL.iter().all(|c| dir.join(format!("{}.md", c.id)).is_file());
+    every.then(|| url::Url::from_directory_path(&dir).ok()).flatten().map(String::from)
 }
 
 /// Writes every code's page to `<temp>/camp-lsp-<version>/docs/codes/`

@@ -80,6 +80,8 @@ pub struct Project {
     /// The last schema with a customer table, for completion while the
     /// schema file itself is half-typed.
     last_schema: Option<SchemaModel>,
+    /// Parses of unchanged files, kept across edits.
+    parses: camp_compiler::ParseCache,
 }
 
 /// One file of a snapshot.
@@ -168,6 +170,7 @@ impl World {
             disk,
             snapshot: None,
             last_schema: None,
+            parses: camp_compiler::ParseCache::default(),
         });
         self.projects.len() - 1
     }
@@ -193,7 +196,12 @@ impl World {
                 recursive: true,
             };
         }
-        if let Some(folder) = self.folders.iter().filter(|f| path.starts_with(f)).max_by_key(|f| f.components().count()) {
+        if let Some(folder) = self
+            .folders
+            .iter()
+            .filter(|f| path.starts_with(f))
+            .max_by_key(|f| f.components().count())
+        {
             return Scope::Disk {
                 root: folder.clone(),
                 recursive: true,
@@ -252,9 +260,9 @@ impl World {
             workspace.add(display(&project.scope, &key), input);
             files.push(FileEntry { key, uri, version });
         }
-        let analysis = camp_compiler::analyze(&workspace);
-        let schema = schema_of(&analysis);
         let Some(project) = self.projects.get_mut(i) else { return };
+        let analysis = camp_compiler::analyze_cached(&workspace, &mut project.parses);
+        let schema = schema_of(&analysis);
         let schema = if schema.customer.is_some() {
             project.last_schema = Some(schema.clone());
             schema
@@ -330,12 +338,16 @@ pub fn camp_files(dir: &Path, recursive: bool) -> Vec<PathBuf> {
 
 /// A file's contents as the compiler takes them.
 pub fn read(path: &Path) -> Input {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => m,
-        Ok(_) => return Input::Unreadable { reason: "not a regular file".into() },
+    // Only regular files: reading a FIFO or a device could block forever.
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Input::Unreadable {
+                reason: "not a regular file".into(),
+            }
+        }
         Err(e) => return Input::Unreadable { reason: e.to_string() },
-    };
-    let _ = meta;
+    }
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Input::Text(text),

@@ -14,7 +14,10 @@ pub fn code_actions(server: &Server, p: lsp::CodeActionParams) -> HandlerResult<
     let Some((snap, file)) = doc(server, &p.text_document.uri) else {
         return Ok(None);
     };
-    let (from, to) = (to_proto::offset(snap, file, p.range.start), to_proto::offset(snap, file, p.range.end));
+    let (from, to) = (
+        to_proto::offset(snap, file, p.range.start),
+        to_proto::offset(snap, file, p.range.end),
+    );
     let mut actions = Vec::new();
     for d in &snap.analysis.diagnostics {
         let Some(fix) = &d.fix else { continue };

@@ -59,10 +59,7 @@ pub fn completion(server: &Server, p: lsp::CompletionParams) -> HandlerResult<Op
                     value: d,
                 })
             }),
-            text_edit: Some(lsp::CompletionTextEdit::Edit(lsp::TextEdit {
-                range,
-                new_text: c.label,
-            })),
+            text_edit: Some(lsp::CompletionTextEdit::Edit(lsp::TextEdit { range, new_text: c.label })),
             ..Default::default()
         })
         .collect();

@@ -68,7 +68,10 @@ pub fn rename(server: &Server, p: lsp::RenameParams) -> HandlerResult<Option<lsp
         _ => return Err(error(ErrorCode::RequestFailed, "only segments and messages can be renamed")),
     };
     if !valid_name(what, new) {
-        return Err(error(ErrorCode::InvalidParams, format!("`{new}` cannot name a {what}: use letters, digits and `_`, not a keyword")));
+        return Err(error(
+            ErrorCode::InvalidParams,
+            format!("`{new}` cannot name a {what}: use letters, digits and `_`, not a keyword"),
+        ));
     }
     if clash {
         return Err(error(ErrorCode::RequestFailed, format!("a {what} named `{new}` already exists")));
@@ -89,8 +92,36 @@ pub fn rename(server: &Server, p: lsp::RenameParams) -> HandlerResult<Option<lsp
 
 /// Words the parser would take as names but that read as keywords.
 const RESERVED: &[&str] = &[
-    "and", "or", "not", "did", "count", "sum", "avg", "min", "max", "rfm", "lifecycle", "interval", "last", "first", "days", "now",
-    "true", "false", "in", "is", "null", "contains", "where", "within", "since", "before", "customer", "trigger", "sender", "optout",
+    "and",
+    "or",
+    "not",
+    "did",
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "rfm",
+    "lifecycle",
+    "interval",
+    "last",
+    "first",
+    "days",
+    "now",
+    "true",
+    "false",
+    "in",
+    "is",
+    "null",
+    "contains",
+    "where",
+    "within",
+    "since",
+    "before",
+    "customer",
+    "trigger",
+    "sender",
+    "optout",
 ];
 
 /// Whether `name` reads as a segment (in a condition) or a message (after

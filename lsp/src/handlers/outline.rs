@@ -1,8 +1,8 @@
 //! Document symbols and inlay hints.
 
-use super::{doc};
-use crate::ide::symbols::{self, OutlineSymbol, SymbolKind};
+use super::doc;
 use crate::ide::inlay;
+use crate::ide::symbols::{self, OutlineSymbol, SymbolKind};
 use crate::server::{HandlerResult, Server};
 use crate::to_proto;
 use crate::world::Snapshot;
@@ -50,7 +50,10 @@ pub fn inlay_hints(server: &Server, p: lsp::InlayHintParams) -> HandlerResult<Op
     let Some((snap, file)) = doc(server, &p.text_document.uri) else {
         return Ok(None);
     };
-    let (from, to) = (to_proto::offset(snap, file, p.range.start), to_proto::offset(snap, file, p.range.end));
+    let (from, to) = (
+        to_proto::offset(snap, file, p.range.start),
+        to_proto::offset(snap, file, p.range.end),
+    );
     let hints = inlay::hints(&super::db(snap), file)
         .into_iter()
         .filter(|h| from <= h.offset && h.offset <= to)

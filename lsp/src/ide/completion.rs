@@ -48,19 +48,59 @@ pub struct Names<'a> {
 
 const ITEMS: &[&str] = &["schema", "policy", "segment", "message", "campaign"];
 const CAMPAIGN: &[&str] = &[
-    "kind", "channel", "trigger", "audience", "exit when", "wait", "send", "if", "quiet hours", "window", "cap", "priority", "variant",
-    "holdout", "goal",
+    "kind",
+    "channel",
+    "trigger",
+    "audience",
+    "exit when",
+    "wait",
+    "send",
+    "if",
+    "quiet hours",
+    "window",
+    "cap",
+    "priority",
+    "variant",
+    "holdout",
+    "goal",
 ];
 const STEPS: &[&str] = &["wait", "send", "if", "else", "exit"];
 const MESSAGE: &[&str] = &["subject", "title", "image", "template", "button"];
 const POLICY: &[&str] = &["timezone", "sender", "optout", "quiet hours", "cap", "lifecycle"];
 const SCHEMA: &[&str] = &["customer from", "table", "events from", "event"];
 const CONDITION: &[&str] = &[
-    "did", "not", "count(", "sum(", "avg(", "min(", "max(", "last", "first", "days since", "rfm(", "lifecycle(", "interval(", "now", "true",
+    "did",
+    "not",
+    "count(",
+    "sum(",
+    "avg(",
+    "min(",
+    "max(",
+    "last",
+    "first",
+    "days since",
+    "rfm(",
+    "lifecycle(",
+    "interval(",
+    "now",
+    "true",
     "false",
 ];
 const TYPES: &[&str] = &[
-    "id", "text", "int", "decimal", "money", "bool", "timestamp", "date", "enum(", "phone", "email", "consent", "tz", "ref",
+    "id",
+    "text",
+    "int",
+    "decimal",
+    "money",
+    "bool",
+    "timestamp",
+    "date",
+    "enum(",
+    "phone",
+    "email",
+    "consent",
+    "tz",
+    "ref",
 ];
 const FILTERS: &[(&str, &str)] = &[
     ("won", "12,900원: a number or money with thousands separators and 원"),
@@ -101,9 +141,22 @@ fn keywords(words: &[&str]) -> Vec<Completion> {
     words.iter().map(|w| item(w, ItemKind::Keyword, None)).collect()
 }
 
-fn code(text: &str, offset: usize, before: &[String], chain: Option<&[String]>, line_start: bool, block: Block, names: &Names) -> Vec<Completion> {
+fn code(
+    text: &str,
+    offset: usize,
+    before: &[String],
+    chain: Option<&[String]>,
+    line_start: bool,
+    block: Block,
+    names: &Names,
+) -> Vec<Completion> {
     let p1 = before.last().map(String::as_str).unwrap_or("");
-    let p2 = before.len().checked_sub(2).and_then(|i| before.get(i)).map(String::as_str).unwrap_or("");
+    let p2 = before
+        .len()
+        .checked_sub(2)
+        .and_then(|i| before.get(i))
+        .map(String::as_str)
+        .unwrap_or("");
     if let Some(chain) = chain {
         return path(text, offset, chain, names);
     }
@@ -126,7 +179,17 @@ fn code(text: &str, offset: usize, before: &[String], chain: Option<&[String]>, 
         (_, "channel" | "fallback" | "via") => Channel::names().map(|c| item(c, ItemKind::Channel, None)).collect(),
         (_, "kind") => keywords(&["ad", "info"]),
         (_, "trigger") => keywords(&["on", "at", "every"]),
-        (_, "every") => keywords(&["day", "weekday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]),
+        (_, "every") => keywords(&[
+            "day",
+            "weekday",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ]),
         (_, "wait") => keywords(&["until"]),
         (_, "exit") => keywords(&["when"]),
         (_, "quiet") => keywords(&["hours"]),
@@ -144,7 +207,10 @@ fn code(text: &str, offset: usize, before: &[String], chain: Option<&[String]>, 
 
 /// Whether a line ending in `word` goes on on the next line.
 fn continues(word: &str) -> bool {
-    matches!(word, "=" | "and" | "or" | "not" | "where" | "when" | "unless" | "," | "(" | "->" | "==" | "!=" | "<" | ">" | "<=" | ">=")
+    matches!(
+        word,
+        "=" | "and" | "or" | "not" | "where" | "when" | "unless" | "," | "(" | "->" | "==" | "!=" | "<" | ">" | "<=" | ">="
+    )
 }
 
 fn events(schema: &SchemaModel) -> Vec<Completion> {
@@ -199,9 +265,17 @@ fn items_of(asts: &[ast::File]) -> impl Iterator<Item = &Item> {
 /// condition keywords.
 fn condition(text: &str, offset: usize, names: &Names) -> Vec<Completion> {
     let mut out = segments(names);
-    out.push(item("customer", ItemKind::Variable, Some("the customer's fields: `customer.FIELD`".into())));
+    out.push(item(
+        "customer",
+        ItemKind::Variable,
+        Some("the customer's fields: `customer.FIELD`".into()),
+    ));
     if trigger_events(text, offset, names).next().is_some() {
-        out.push(item("trigger", ItemKind::Variable, Some("the triggering event: `trigger.PROPERTY`".into())));
+        out.push(item(
+            "trigger",
+            ItemKind::Variable,
+            Some("the triggering event: `trigger.PROPERTY`".into()),
+        ));
     }
     out.extend(keywords(CONDITION));
     out

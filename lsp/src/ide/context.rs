@@ -104,7 +104,9 @@ fn chain_before(text: &str, before: &[&Token], at: usize) -> Option<Vec<String>>
             _ => break,
         }
         i -= 1;
-        let Some(prev_dot) = i.checked_sub(1).and_then(|k| before.get(k)) else { break };
+        let Some(prev_dot) = i.checked_sub(1).and_then(|k| before.get(k)) else {
+            break;
+        };
         if prev_dot.text(text) != "." || prev_dot.span.end != w.span.start || words.last().is_some_and(|l| l == ")") {
             break;
         }
@@ -161,7 +163,13 @@ fn placeholder(text: &str, string: &Token, offset: usize) -> (Context, Span) {
     }
     if let Some(bar) = head.rfind('|') {
         if head[bar + 1..].trim().is_empty() {
-            return (Context::Placeholder { chain: Vec::new(), filter: true }, word);
+            return (
+                Context::Placeholder {
+                    chain: Vec::new(),
+                    filter: true,
+                },
+                word,
+            );
         }
         return nothing;
     }
@@ -186,7 +194,15 @@ mod tests {
         let at = text.find('|').unwrap_or(text.len());
         let text = text.replacen('|', "", 1);
         match super::at(&text, at) {
-            (Context::Code { before, chain, line_start, block }, span) => (before, chain, line_start, block, span),
+            (
+                Context::Code {
+                    before,
+                    chain,
+                    line_start,
+                    block,
+                },
+                span,
+            ) => (before, chain, line_start, block, span),
             other => panic!("{other:?}"),
         }
     }

@@ -17,7 +17,11 @@ pub fn hover(db: &Db, file: FileId, offset: usize) -> Option<(Span, String)> {
     let occurrence = db.index.at(file, offset)?;
     let text = match &occurrence.symbol {
         Symbol::Field { table, name } => {
-            let t = if table == "customer" { db.schema.customer.as_ref() } else { db.schema.table(table) }?;
+            let t = if table == "customer" {
+                db.schema.customer.as_ref()
+            } else {
+                db.schema.table(table)
+            }?;
             field(&format!("{table}.{name}"), t.field(name)?)
         }
         Symbol::Property { event, name } => field(&format!("{event}.{name}"), db.schema.event(event)?.prop(name)?),

@@ -21,10 +21,16 @@ pub enum Symbol {
     Campaign(String),
     Event(String),
     /// An event property, by its declared name.
-    Property { event: String, name: String },
+    Property {
+        event: String,
+        name: String,
+    },
     /// A field of the customer table (`table` is `customer`) or of a lookup
     /// table, by its declared name (aliases resolve to it).
-    Field { table: String, name: String },
+    Field {
+        table: String,
+        name: String,
+    },
 }
 
 impl Symbol {
@@ -183,7 +189,10 @@ impl<'s> Builder<'s> {
                 let events: Vec<String> = triggers.get(&m.name.name).into_iter().flatten().cloned().collect();
                 for part in &m.parts {
                     let templates: Vec<&ast::Template> = match part {
-                        ast::MessagePart::Body(t) | ast::MessagePart::Subject(t) | ast::MessagePart::Title(t) | ast::MessagePart::Image(t) => {
+                        ast::MessagePart::Body(t)
+                        | ast::MessagePart::Subject(t)
+                        | ast::MessagePart::Title(t)
+                        | ast::MessagePart::Image(t) => {
                             vec![t]
                         }
                         ast::MessagePart::Button { label, url, .. } => vec![label, url],
@@ -349,7 +358,14 @@ impl<'s> Builder<'s> {
             ExprKind::Did(did) => {
                 self.event_ref(&did.event);
                 if let Some(f) = &did.filter {
-                    self.expr(f, Scope { event: Some(did.event.name.as_str()), ..scope }, d);
+                    self.expr(
+                        f,
+                        Scope {
+                            event: Some(did.event.name.as_str()),
+                            ..scope
+                        },
+                        d,
+                    );
                 }
                 self.window(did.window.as_ref());
             }
@@ -359,7 +375,14 @@ impl<'s> Builder<'s> {
                     self.prop_ref(&a.event.name, p);
                 }
                 if let Some(f) = &a.filter {
-                    self.expr(f, Scope { event: Some(a.event.name.as_str()), ..scope }, d);
+                    self.expr(
+                        f,
+                        Scope {
+                            event: Some(a.event.name.as_str()),
+                            ..scope
+                        },
+                        d,
+                    );
                 }
                 self.window(a.window.as_ref());
             }

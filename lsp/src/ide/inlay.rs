@@ -42,7 +42,13 @@ pub fn hints(db: &Db, file: FileId) -> Vec<Hint> {
         }
         let labels: Vec<String> = worst
             .iter()
-            .map(|s| if s.fits() { size_label(s) } else { format!("{} (too long)", size_label(s)) })
+            .map(|s| {
+                if s.fits() {
+                    size_label(s)
+                } else {
+                    format!("{} (too long)", size_label(s))
+                }
+            })
             .collect();
         out.push(Hint {
             offset: body.span.end,

@@ -91,7 +91,13 @@ fn fields(list: &[ast::Field], kind: SymbolKind) -> Vec<OutlineSymbol> {
 fn schema_item(i: &SchemaItem) -> Option<OutlineSymbol> {
     Some(match i {
         SchemaItem::Customer(t) | SchemaItem::Table(t) => {
-            let mut sym = leaf(&t.name.name, SymbolKind::Table, t.span, t.name.span, Some(format!("from {:?}", t.source.value)));
+            let mut sym = leaf(
+                &t.name.name,
+                SymbolKind::Table,
+                t.span,
+                t.name.span,
+                Some(format!("from {:?}", t.source.value)),
+            );
             sym.children = fields(&t.fields, SymbolKind::Field);
             sym
         }

@@ -1,0 +1,2 @@
+" camp campaign files
+autocmd BufRead,BufNewFile *.camp setfiletype camp
