@@ -93,11 +93,20 @@ impl Bindings<'_> {
             Param::TriggerTime => BindValue::Timestamp(self.trigger.ok_or(BindError::NoTrigger)?.time),
             Param::TriggerProp { name, ty } => {
                 let trigger = self.trigger.ok_or(BindError::NoTrigger)?;
-                prop_value(trigger.props.get(name), ty).map_err(|found| BindError::BadProperty {
+                let value = prop_value(trigger.props.get(name), ty).map_err(|found| BindError::BadProperty {
                     name: name.clone(),
                     ty: ty.clone(),
                     found,
-                })?
+                })?;
+                // Queries take a key as text (`$n::text`; SQLite compares it
+                // as text or by the key column's affinity). Bind it as text
+                // whether the event held `27` or `"27"`: PostgreSQL's driver
+                // caches a statement with its parameter types, and text sent
+                // to one prepared for a bigint fails.
+                match (ty.as_str(), value) {
+                    ("id", BindValue::Int(n)) => BindValue::Text(n.to_string()),
+                    (_, value) => value,
+                }
             }
             Param::Customer => self.customer.ok_or(BindError::NoCustomer)?.bind(),
             Param::Int { value } | Param::Seconds { value } => BindValue::Int(*value),
@@ -169,5 +178,27 @@ mod tests {
         assert!(prop_value(Some(&Json::from("12900원")), "money").is_err());
         assert_eq!(prop_value(None, "money"), Ok(BindValue::Null));
         assert_eq!(prop_value(Some(&Json::from(7)), "ref"), Ok(BindValue::Int(7)));
+    }
+
+    #[test]
+    fn trigger_keys_bind_as_text_however_the_event_held_them() {
+        let param = Param::TriggerProp {
+            name: "product".into(),
+            ty: "id".into(),
+        };
+        for held in [Json::from(27), Json::from("27")] {
+            let mut props = Map::new();
+            props.insert("product".into(), held);
+            let trigger = TriggerEvent {
+                time: parse_instant("2026-11-22T02:00:00Z").expect("parses"),
+                props,
+            };
+            let b = Bindings {
+                now: trigger.time,
+                customer: None,
+                trigger: Some(&trigger),
+            };
+            assert_eq!(b.resolve(std::slice::from_ref(&param)), Ok(vec![BindValue::Text("27".into())]));
+        }
     }
 }

@@ -143,8 +143,8 @@ impl<'p> Lowerer<'p> {
                 };
                 let loose = self.loose_key(lhs, props) || self.loose_key(rhs, props);
                 let sql = match op {
-                    CmpOp::Eq if loose => format!("({})", self.dialect.key_eq(&l, &r)),
-                    CmpOp::Ne if loose => format!("(NOT ({}))", self.dialect.key_eq(&l, &r)),
+                    CmpOp::Eq if loose => format!("({})", self.dialect.loose_key_eq(&l, &r)),
+                    CmpOp::Ne if loose => format!("(NOT ({}))", self.dialect.loose_key_eq(&l, &r)),
                     _ => format!("({l}{order} {} {r}{order})", cmp(*op)),
                 };
                 self.two_valued(sql, neg)
@@ -153,7 +153,7 @@ impl<'p> Lowerer<'p> {
                 let (v, vt) = self.value(value, props, None);
                 let items: Vec<String> = list.iter().map(|i| self.value(i, props, Some(&vt)).0).collect();
                 let sql = if self.loose_key(value, props) {
-                    let any: Vec<String> = items.iter().map(|i| self.dialect.key_eq(&v, i)).collect();
+                    let any: Vec<String> = items.iter().map(|i| self.dialect.loose_key_eq(&v, i)).collect();
                     format!("({}({}))", if *negated { "NOT " } else { "" }, any.join(" OR "))
                 } else {
                     format!("({v} {}IN ({}))", if *negated { "NOT " } else { "" }, items.join(", "))
@@ -177,7 +177,7 @@ impl<'p> Lowerer<'p> {
 
     /// Whether `e` is a key (`ref T` or `id`) read from JSON or from the
     /// triggering event: text in PostgreSQL whatever type the key has, so it
-    /// is compared with [`Dialect::key_eq`].
+    /// is compared with [`Dialect::loose_key_eq`].
     fn loose_key(&self, e: &Expr, props: Props<'_>) -> bool {
         let ExprKind::Path(path) = &e.kind else { return false };
         let is_key = |f: &FieldModel| matches!(f.ty, FieldType::Ref(_) | FieldType::Id);

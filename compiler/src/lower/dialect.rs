@@ -56,6 +56,13 @@ pub trait Dialect: Sync {
         format!("{column} = {value}")
     }
 
+    /// `a = b` for two keys neither of which is a key column (a JSON
+    /// property, a trigger parameter): equal when their text is, so the
+    /// integer 27 from JSON matches a trigger's key read back as `"27"`.
+    fn loose_key_eq(&self, a: &str, b: &str) -> String {
+        self.key_eq(a, b)
+    }
+
     /// Case-sensitive substring test.
     fn contains(&self, haystack: &str, needle: &str) -> String;
 
@@ -141,6 +148,11 @@ impl Dialect for Sqlite {
     }
     fn real_div(&self, a: &str, b: &str) -> String {
         format!("(CAST({a} AS REAL) / {b})")
+    }
+    fn loose_key_eq(&self, a: &str, b: &str) -> String {
+        // Without a column on either side SQLite applies no affinity, and
+        // the integer 27 is not the text '27'.
+        format!("CAST({a} AS TEXT) = CAST({b} AS TEXT)")
     }
 }
 
