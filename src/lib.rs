@@ -8,3 +8,4 @@ pub mod fixture;
 pub mod fmt_cmd;
 pub mod load;
 pub mod output;
+pub mod runcmd;

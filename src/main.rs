@@ -20,6 +20,37 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The daemon: executes the campaigns against the database and the channels of camp.toml.
+    Run {
+        /// Files or folders; defaults to the current workspace.
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        database: Option<String>,
+        /// Start the clock at this instant (RFC 3339); it then runs at wall-clock speed.
+        #[arg(long)]
+        now: Option<String>,
+        /// Serve `POST /v1/events`, `POST /v1/receipts`, `/metrics`, `/healthz` here (`127.0.0.1:8080`).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Replay the stored events on a virtual clock: who would get what, and when. Nothing is sent.
+    Simulate {
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Sends, deliveries and conversions of a campaign per variant and holdout, with uplift.
+    Report {
+        campaign: String,
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// A self-contained demo: the example shop on an embedded SQLite database, a few simulated days.
+    Demo,
     /// Dry run: who is in a campaign's audience now.
     Audience {
         campaign: String,
@@ -132,6 +163,15 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run {
+            paths,
+            database,
+            now,
+            listen,
+        } => camp::runcmd::run(&paths, database.as_deref(), now.as_deref(), listen.as_deref()),
+        Command::Simulate { paths, database, from, to } => camp::runcmd::simulate(&paths, database.as_deref(), &from, &to),
+        Command::Report { campaign, database } => camp::runcmd::report(&campaign, database.as_deref()),
+        Command::Demo => camp::runcmd::demo(),
         Command::Lsp => camp_lsp::run_stdio().map_or_else(|e| fail(e, EXIT_ERRORS), |()| ExitCode::SUCCESS),
         Command::Fmt { paths, check } => camp::fmt_cmd::run(&paths, check),
         Command::Check { paths, format, database } => check(&paths, format, database.as_deref()),

@@ -9,15 +9,20 @@ pub mod channels;
 pub mod clock;
 pub mod daemon;
 pub mod db;
+pub mod demo;
 pub mod dryrun;
 pub mod engine;
 pub mod http;
 pub mod introspect;
 pub mod logging;
 pub mod metrics;
+pub mod report;
 pub mod sample;
+pub mod simulate;
 pub mod store;
 pub mod testing;
 
 pub use binds::{BindValue, Bindings};
 pub use db::{Database, DbError, Key};
+/// The logging facade the runtime writes to, for the binary's own lines.
+pub use tracing;

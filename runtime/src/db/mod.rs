@@ -8,7 +8,7 @@ mod tx;
 mod want;
 
 pub use engine::Engine;
-pub use error::DbError;
+pub use error::{redact, DbError};
 pub use tx::{Cells, CellsExt, Tx};
 pub use want::{convert, Raw, Want};
 
@@ -100,9 +100,11 @@ impl Database {
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(false);
+                // Writers take turns on one file: a writer may wait for
+                // many others before it gets a connection.
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
-                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .acquire_timeout(Duration::from_secs(120))
                     .connect_with(options)
                     .await
                     .map_err(fail)?;

@@ -231,9 +231,10 @@ async fn replay(runner: &Runner, source: &Source, from: i64, now: DateTime<Utc>)
             &[BindValue::Timestamp(crate::clock::from_ms(from)), BindValue::Timestamp(now)],
         )
         .await?;
+    let kind = runner.key_kind().await?;
     let mut tx = runner.store.db.begin().await?;
     let incoming: Vec<(i64, Incoming)> = rows.iter().filter_map(|r| Some((r.int(0)?, read_row(source, r)))).collect();
-    let tick = take(runner, &mut tx, now, incoming).await?;
+    let tick = take(runner, &mut tx, kind, now, incoming).await?;
     tx.commit().await?;
     Ok(tick)
 }
@@ -242,6 +243,7 @@ async fn replay(runner: &Runner, source: &Source, from: i64, now: DateTime<Utc>)
 async fn read_batch(runner: &Runner, source: &Source, now: DateTime<Utc>) -> Result<(usize, Tick), DbError> {
     let s = &runner.store;
     let d = s.db.dialect();
+    let kind = runner.key_kind().await?;
     let mut tx = s.db.begin().await?;
     let cursor = tx
         .rows(
@@ -287,7 +289,7 @@ async fn read_batch(runner: &Runner, source: &Source, now: DateTime<Utc>) -> Res
         expected = id + 1;
     }
     let new_last = taken.last().map(|(id, _)| *id).unwrap_or(last);
-    let tick = take(runner, &mut tx, now, taken).await?;
+    let tick = take(runner, &mut tx, kind, now, taken).await?;
     tx.execute(
         &format!("UPDATE {} SET last_id = {} WHERE source = {}", s.t.cursors, s.ph(1), s.ph(2)),
         &[BindValue::Int(new_last), BindValue::Text(source.table().to_string())],
@@ -429,12 +431,11 @@ async fn existing(runner: &Runner, tx: &mut Tx, kind: KeyKind, keys: &[String]) 
 }
 
 /// Checks and takes events: quarantine, enrollments, conversions.
-async fn take(runner: &Runner, tx: &mut Tx, now: DateTime<Utc>, incoming: Vec<(i64, Incoming)>) -> Result<Tick, DbError> {
+async fn take(runner: &Runner, tx: &mut Tx, kind: KeyKind, now: DateTime<Utc>, incoming: Vec<(i64, Incoming)>) -> Result<Tick, DbError> {
     let mut tick = Tick::default();
     if incoming.is_empty() {
         return Ok(tick);
     }
-    let kind = runner.key_kind().await?;
     let mut checked = Vec::new();
     for (_, inc) in incoming {
         match check(&runner.schema, &inc) {
@@ -514,6 +515,7 @@ pub struct Rejected {
 /// the good ones in their tables; the rest go to quarantine.
 pub async fn ingest(runner: &Runner, now: DateTime<Utc>, body: &[u8]) -> Result<Ingested, DbError> {
     let mut out = Ingested::default();
+    let kind = runner.key_kind().await?;
     let mut tx = runner.store.db.begin().await?;
     let items = match serde_json::from_slice::<Json>(body) {
         Ok(Json::Array(items)) => items,
@@ -547,7 +549,6 @@ pub async fn ingest(runner: &Runner, now: DateTime<Utc>, body: &[u8]) -> Result<
             return Ok(out);
         }
     };
-    let kind = runner.key_kind().await?;
     let mut good = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let incoming = Incoming {

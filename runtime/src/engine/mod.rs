@@ -228,10 +228,13 @@ impl Runner {
         let mut tick = Tick::default();
         tick += events::poll(self, now).await?;
         tick.enrolled += enroll::scheduled(self, now).await?;
-        loop {
+        // Until nothing is due: an enrollment that sent moves on at once
+        // (its next step may be due now too); every pass moves each one
+        // claimed forward, so this ends.
+        for _ in 0..100_000 {
             let (claimed, done) = step::run_batch(self, now).await?;
             tick += done;
-            if claimed < self.opts.batch {
+            if claimed == 0 {
                 break;
             }
         }
@@ -280,14 +283,13 @@ impl Runner {
         Ok(best)
     }
 
-    /// A plan version by hash, from memory or the store.
-    pub async fn plan(&self, hash: &str) -> Result<Option<Arc<Plan>>, DbError> {
+    /// A plan version by hash, from memory or the store (read in `tx`, so
+    /// that a transaction never waits for a second connection).
+    pub async fn plan(&self, tx: &mut Tx, hash: &str) -> Result<Option<Arc<Plan>>, DbError> {
         if let Some(p) = self.versions.lock().ok().and_then(|v| v.get(hash).cloned()) {
             return Ok(Some(p));
         }
-        let rows = self
-            .store
-            .db
+        let rows = tx
             .rows(
                 &format!("SELECT plan FROM {} WHERE hash = {}", self.store.t.plans, self.store.ph(1)),
                 &[BindValue::Text(hash.to_string())],

@@ -71,15 +71,16 @@ pub async fn deliver(runner: &Runner, now: DateTime<Utc>, outgoing: Vec<Outgoing
         }
         ok += ids.len() as u64;
         let extra = if status_sql == "'delivered'" {
-            ", delivered_ms = COALESCE(delivered_ms, sent_ms), fallback_ms = NULL"
+            ", delivered_ms = COALESCE(delivered_ms, $NOW), fallback_ms = NULL"
         } else {
             ""
         };
         s.db.execute(
             &format!(
-                "UPDATE {} SET status = {status_sql}, sent_ms = {}, tries = tries + 1, lease_owner = NULL, lease_until_ms = NULL{extra} WHERE id IN {}",
+                "UPDATE {} SET status = {status_sql}, sent_ms = {}, tries = tries + 1, lease_owner = NULL, lease_until_ms = NULL{} WHERE id IN {}",
                 s.t.ledger,
                 s.ph(1),
+                extra.replace("$NOW", &s.ph(1)),
                 s.sql.json_list(&s.ph(2), true)
             ),
             &[BindValue::Int(now_ms), BindValue::Json(serde_json::Value::from(ids.clone()))],
@@ -241,6 +242,7 @@ pub async fn receipt(runner: &Runner, now: DateTime<Utc>, key: &str, what: Recei
 pub async fn fallbacks(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbError> {
     let s = &runner.store;
     let now_ms = ms(now);
+    let kind = runner.key_kind().await?;
     let mut tx = s.db.begin().await?;
     let sql = format!(
         "SELECT l.id, l.enrollment, l.step, l.attempt, l.payload, l.arm, e.plan_hash, e.customer, e.trigger_ms, e.trigger_props, e.priority \
@@ -258,7 +260,6 @@ pub async fn fallbacks(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbErr
         tx.commit().await?;
         return Ok(0);
     }
-    let kind = runner.key_kind().await?;
     let mut cands = Vec::new();
     let mut sources = Vec::new();
     let mut cleared = Vec::new();
@@ -269,7 +270,7 @@ pub async fn fallbacks(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbErr
             continue;
         };
         cleared.push(id);
-        let Some(plan) = runner.plan(&hash).await? else { continue };
+        let Some(plan) = runner.plan(&mut tx, &hash).await? else { continue };
         let Some(Op::Send { message, channels, .. }) = usize::try_from(step).ok().and_then(|i| plan.steps.get(i)).map(|s| &s.op) else {
             continue;
         };

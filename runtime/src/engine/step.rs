@@ -47,6 +47,7 @@ struct Update {
 pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Tick), DbError> {
     let now_ms = ms(now);
     let s = &runner.store;
+    let kind = runner.key_kind().await?;
     let mut tx = s.db.begin().await?;
     let claim = format!(
         "SELECT id, plan_hash, customer, trigger_ms, trigger_props, snapshot, arm, step, fresh, due_ms, priority \
@@ -82,7 +83,6 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
             })
         })
         .collect();
-    let kind = runner.key_kind().await?;
     let mut customers: Vec<&str> = enrollments.iter().map(|e| e.customer.as_str()).collect();
     customers.sort_unstable();
     customers.dedup();
@@ -93,7 +93,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
     let mut tick = Tick::default();
     for e in &enrollments {
         tick.steps += 1;
-        let Some(plan) = runner.plan(&e.plan_hash).await? else {
+        let Some(plan) = runner.plan(&mut tx, &e.plan_hash).await? else {
             updates.push((e.id, ended(e, "failed", "its plan version is missing", now_ms)));
             continue;
         };

@@ -45,6 +45,13 @@ impl Store {
     /// Opens the store on `db`, applying any migration it lacks. `schema`
     /// names the PostgreSQL schema (`camp`; `camp simulate` uses a scratch one).
     pub async fn open(db: Database, schema: &str) -> Result<Store, DbError> {
+        let store = Store::attach(db, schema);
+        store.migrate(schema).await?;
+        Ok(store)
+    }
+
+    /// A handle on a store without touching it (reports read an existing one).
+    pub fn attach(db: Database, schema: &str) -> Store {
         let sql: Arc<dyn StoreSql> = match db.backend() {
             Backend::Sqlite => Arc::new(SqliteSql),
             Backend::Postgres => Arc::new(PostgresSql {
@@ -65,13 +72,11 @@ impl Store {
             conversions: t("conversions"),
             migrations: t("migrations"),
         };
-        let store = Store {
+        Store {
             db,
             sql,
             t: Arc::new(tables),
-        };
-        store.migrate(schema).await?;
-        Ok(store)
+        }
     }
 
     pub fn ph(&self, n: usize) -> String {
