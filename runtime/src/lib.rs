@@ -16,6 +16,7 @@ pub mod http;
 pub mod introspect;
 pub mod logging;
 pub mod metrics;
+pub mod receiver;
 pub mod report;
 pub mod sample;
 pub mod simulate;
