@@ -477,6 +477,13 @@ async fn lowering_agrees_with_the_evaluator_on_sqlite_and_postgres() {
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut world = World::generate(&mut rng, CUSTOMERS);
     let now = world.now_utc();
+    let missing: Vec<String> = world
+        .coverage()
+        .into_iter()
+        .filter(|(_, held)| !held)
+        .map(|(what, _)| what)
+        .collect();
+    assert!(missing.is_empty(), "seed {seed}: the generated rows lack edge cases: {missing:?}");
 
     let schema_analysis = camp_compiler::analyze(&workspace(BASE_MESSAGES, ""));
     let messages: Vec<String> = errors(&schema_analysis).iter().map(|d| d.message.clone()).collect();

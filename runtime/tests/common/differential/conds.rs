@@ -558,6 +558,10 @@ impl Gen<'_> {
                     Cond::Cmp(v, self.pick(&[Op::Eq, Op::Ne]), Val::Bool(self.chance(0.5)))
                 }
             }
+            Ty::Ref if self.trigger && self.chance(0.3) => {
+                self.used_trigger = true;
+                Cond::Cmp(v, self.pick(&[Op::Eq, Op::Ne]), Val::Trigger("product", Ty::Ref))
+            }
             Ty::Ref => match self.rng.gen_range(0..4) {
                 0 => self.enum_test(Val::PropRef(p.name, "category"), CATEGORIES),
                 1 => Cond::Cmp(Val::PropRef(p.name, "price"), self.cmp_op(), Val::Int(self.pick(MONEY))),

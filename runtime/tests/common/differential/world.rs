@@ -428,6 +428,62 @@ impl World {
         }
     }
 
+    /// The edge cases the data must hold for the test to mean something,
+    /// each with whether it does.
+    pub fn coverage(&self) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        let stages: Vec<&str> = self.customers.iter().map(|c| self.lifecycle(c.id, "purchase")).collect();
+        for stage in STAGES {
+            out.push((format!("a customer whose purchase lifecycle is {stage}"), stages.contains(stage)));
+        }
+        let all: Vec<&Event> = self.events.values().flatten().collect();
+        out.push(("a customer without events".into(), self.events.values().any(Vec::is_empty)));
+        out.push(("an event after now".into(), all.iter().any(|e| e.time > self.now)));
+        out.push(("an event exactly at now".into(), all.iter().any(|e| e.time == self.now)));
+        for (d, text) in DURATIONS {
+            let edge = self.now - d * 1000;
+            out.push((format!("an event exactly {text} before now"), all.iter().any(|e| e.time == edge)));
+        }
+        out.push((
+            "two events of one customer at the same instant".into(),
+            self.events.values().any(|list| list.windows(2).any(|w| w[0].time == w[1].time)),
+        ));
+        let metrics: Vec<(i64, usize)> = self
+            .customers
+            .iter()
+            .filter_map(|c| {
+                let times: Vec<i64> = self.visible(c.id, "purchase").map(|e| e.time).collect();
+                times.iter().max().map(|t| (*t, times.len()))
+            })
+            .collect();
+        let mut unique = metrics.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        out.push(("customers tied on rfm recency and frequency".into(), unique.len() < metrics.len()));
+        for field in ["nickname", "score", "birthday", "last_login", "favorite"] {
+            out.push((
+                format!("a customer whose {field} is null"),
+                self.customers.iter().any(|c| c.row.get(field) == Some(&V::Null)),
+            ));
+        }
+        out.push((
+            "a favorite that is no product".into(),
+            self.customers
+                .iter()
+                .any(|c| matches!(c.row.get("favorite"), Some(V::Int(k)) if !self.products.contains_key(k))),
+        ));
+        out.push((
+            "a JSON property that is missing, and one that is null".into(),
+            all.iter().any(|e| e.name == "cart_add" && !e.props.contains_key("qty"))
+                && all.iter().any(|e| e.name == "cart_add" && e.props.get("qty") == Some(&V::Null)),
+        ));
+        out.push((
+            "a timestamp with a fraction of a second".into(),
+            all.iter().any(|e| e.time % 1000 != 0),
+        ));
+        out
+    }
+
     // ------------------------------------------------------------ evaluation
 
     /// The keys of the customers for whom `cond` holds at now.
@@ -475,14 +531,26 @@ impl World {
             Cond::Not(inner) => !self.cond(inner, cx),
             Cond::Flag(v) => self.val(v, cx) == V::Bool(true),
             Cond::Segment(name) => self.cond(&self.segments[name], &Cx { row: None, ..*cx }),
-            // Any comparison with null is false.
+            // Any comparison with null is false. Keys are integers or text,
+            // as the database has them: `27` and `"27"` are the same key.
+            Cond::Cmp(l, op, r) if l.ty() == Ty::Ref || r.ty() == Ty::Ref => {
+                compare(&key_text(self.val(l, cx)), *op, &key_text(self.val(r, cx)))
+            }
             Cond::Cmp(l, op, r) => compare(&self.val(l, cx), *op, &self.val(r, cx)),
             Cond::In(v, list, negated) => {
+                let key = v.ty() == Ty::Ref;
                 let v = self.val(v, cx);
                 if v == V::Null {
                     return false;
                 }
-                let found = list.iter().any(|i| compare(&v, Op::Eq, &self.val(i, cx)));
+                let found = list.iter().any(|i| {
+                    let item = self.val(i, cx);
+                    if key {
+                        compare(&key_text(v.clone()), Op::Eq, &key_text(item))
+                    } else {
+                        compare(&v, Op::Eq, &item)
+                    }
+                });
                 found != *negated
             }
             Cond::IsNull(v, negated) => (self.val(v, cx) == V::Null) != *negated,
@@ -624,10 +692,15 @@ impl World {
     }
 
     fn product_field(&self, key: Option<&V>, field: &str) -> V {
-        match key {
-            Some(V::Int(k)) => self.products.get(k).and_then(|p| p.get(field)).cloned().unwrap_or(V::Null),
-            _ => V::Null,
-        }
+        let key = match key {
+            Some(V::Int(k)) => Some(*k),
+            Some(V::Text(t)) => t.parse().ok(),
+            _ => None,
+        };
+        key.and_then(|k| self.products.get(&k))
+            .and_then(|p| p.get(field))
+            .cloned()
+            .unwrap_or(V::Null)
     }
 
     /// (last - first) / (n - 1) in days, for n >= 2.
@@ -740,6 +813,14 @@ fn trigger_prop(t: &TriggerEvent, name: &str) -> V {
         Some(Json::String(s)) => V::Text(s.clone()),
         Some(Json::Bool(b)) => V::Bool(*b),
         _ => V::Null,
+    }
+}
+
+/// A key as text: the integer 27 and the text "27" are one key.
+fn key_text(v: V) -> V {
+    match v {
+        V::Int(n) => V::Text(n.to_string()),
+        other => other,
     }
 }
 
@@ -1077,7 +1158,14 @@ pub fn trigger_event(rng: &mut SmallRng, now: i64) -> TriggerEvent {
     let (d, _) = DURATIONS[rng.gen_range(0..DURATIONS.len())];
     let time = now - d * 1000 + [0, 0, -1000, 1000][rng.gen_range(0..4)];
     let mut props = Map::new();
-    props.insert("product".into(), Json::from([1, 3, 5, 99][rng.gen_range(0..4)]));
+    // A key as a number or as text: events arrive either way.
+    let product = [1, 3, 5, 99][rng.gen_range(0..4)];
+    let product = if rng.gen_bool(0.5) {
+        Json::from(product)
+    } else {
+        Json::from(product.to_string())
+    };
+    props.insert("product".into(), product);
     props.insert("price".into(), Json::from([0, 9_900, 10_000, 50_000][rng.gen_range(0..4)]));
     if rng.gen_bool(0.7) {
         props.insert("qty".into(), Json::from(rng.gen_range(0..4)));
