@@ -2,7 +2,7 @@
 //! "now" from the clock, the triggering event's time and properties, the
 //! customer's key, and the literals the compiler lifted out of the SQL.
 
-use crate::db::Key;
+use crate::db::{Key, Want};
 use camp_compiler::lower::Param;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value as Json};
@@ -103,8 +103,11 @@ impl Bindings<'_> {
                 // whether the event held `27` or `"27"`: PostgreSQL's driver
                 // caches a statement with its parameter types, and text sent
                 // to one prepared for a bigint fails.
+                // A missing property is a null of the property's type, for
+                // the same reason.
                 match (ty.as_str(), value) {
                     ("id", BindValue::Int(n)) => BindValue::Text(n.to_string()),
+                    (_, BindValue::Null) => BindValue::TypedNull(Want::of_name(ty)),
                     (_, value) => value,
                 }
             }
@@ -200,5 +203,23 @@ mod tests {
             };
             assert_eq!(b.resolve(std::slice::from_ref(&param)), Ok(vec![BindValue::Text("27".into())]));
         }
+        // A missing property is a null of its type, never an untyped one.
+        let trigger = TriggerEvent {
+            time: parse_instant("2026-11-22T02:00:00Z").expect("parses"),
+            props: Map::new(),
+        };
+        let b = Bindings {
+            now: trigger.time,
+            customer: None,
+            trigger: Some(&trigger),
+        };
+        let missing = |ty: &str| Param::TriggerProp {
+            name: "qty".into(),
+            ty: ty.into(),
+        };
+        assert_eq!(
+            b.resolve(&[missing("int"), missing("id")]),
+            Ok(vec![BindValue::TypedNull(Want::Int), BindValue::TypedNull(Want::Text)])
+        );
     }
 }

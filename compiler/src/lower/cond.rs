@@ -263,7 +263,10 @@ impl<'p> Lowerer<'p> {
                 let prop_sql = prop.map(|p| self.prop_sql(ev, &a, p)).unwrap_or_else(|| "NULL".into());
                 let (select, ty) = match agg.func {
                     AggFunc::Count => ("COUNT(*)".to_string(), Ty::Int),
-                    AggFunc::Sum => (format!("COALESCE(SUM({prop_sql}), 0)"), prop.map_or(Ty::Int, |p| p.ty.ty())),
+                    AggFunc::Sum => (
+                        format!("COALESCE({}, 0)", sum(self.dialect, prop, &prop_sql)),
+                        prop.map_or(Ty::Int, |p| p.ty.ty()),
+                    ),
                     AggFunc::Avg => (format!("AVG({prop_sql})"), Ty::Decimal),
                     AggFunc::Min => (format!("MIN({prop_sql})"), prop.map_or(Ty::Unknown, |p| p.ty.ty())),
                     AggFunc::Max => (format!("MAX({prop_sql})"), prop.map_or(Ty::Unknown, |p| p.ty.ty())),
@@ -753,6 +756,15 @@ fn lifecycle_type() -> Ty {
             .map(|s| s.to_string())
             .collect(),
     )
+}
+
+/// `SUM` of a property: an integer for int and money (PostgreSQL's `SUM`
+/// of `bigint` is `numeric`, and `sum(..) / 2` would keep a fraction).
+pub(super) fn sum(dialect: &dyn Dialect, prop: Option<&FieldModel>, sql: &str) -> String {
+    match prop.map(|p| &p.ty) {
+        Some(FieldType::Int { .. } | FieldType::Money { .. }) => dialect.int_sum(sql),
+        _ => format!("SUM({sql})"),
+    }
 }
 
 /// Whether a condition or value reads the customer row: a `customer.` path,

@@ -72,6 +72,11 @@ pub trait Dialect: Sync {
         ""
     }
 
+    /// `SUM` of integers, as an integer.
+    fn int_sum(&self, expr: &str) -> String {
+        format!("SUM({expr})")
+    }
+
     /// Real (not integer) division.
     fn real_div(&self, a: &str, b: &str) -> String {
         format!("(CAST({a} AS DOUBLE PRECISION) / {b})")
@@ -213,6 +218,10 @@ impl Dialect for Postgres {
     }
     fn text_order(&self) -> &'static str {
         " COLLATE \"C\""
+    }
+    fn int_sum(&self, expr: &str) -> String {
+        // `SUM(bigint)` is `numeric` here.
+        format!("SUM({expr})::bigint")
     }
 }
 

@@ -238,7 +238,10 @@ impl Lowerer<'_> {
                 let p = prop.map(|p| self.prop_sql(ev, a, p)).unwrap_or_else(|| "NULL".into());
                 match agg.func {
                     AggFunc::Count => ("COUNT(*)".to_string(), Ty::Int),
-                    AggFunc::Sum => (format!("COALESCE(SUM({p}), 0)"), prop.map_or(Ty::Int, |p| p.ty.ty())),
+                    AggFunc::Sum => (
+                        format!("COALESCE({}, 0)", super::sum(self.dialect, prop, &p)),
+                        prop.map_or(Ty::Int, |p| p.ty.ty()),
+                    ),
                     AggFunc::Avg => (format!("AVG({p})"), Ty::Decimal),
                     AggFunc::Min => (format!("MIN({p})"), prop.map_or(Ty::Unknown, |p| p.ty.ty())),
                     AggFunc::Max => (format!("MAX({p})"), prop.map_or(Ty::Unknown, |p| p.ty.ty())),
