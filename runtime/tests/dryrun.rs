@@ -64,6 +64,35 @@ async fn shop_campaigns_on_both_databases() {
         assert!(codes.is_empty(), "{codes:?}");
     }
 
+    // Where the database drifts from the schema file: a table renamed
+    // (E0501), a column gone (E0502), a column of another type (E0503).
+    for db in [&dbs.sqlite, &dbs.postgres] {
+        let drift = [
+            "ALTER TABLE products RENAME TO goods",
+            "ALTER TABLE coupons RENAME COLUMN name TO title",
+            "ALTER TABLE coupons RENAME COLUMN discount TO discount_won",
+            "ALTER TABLE coupons ADD COLUMN discount TEXT",
+        ];
+        db.execute_all(&drift.map(String::from)).await.expect("drift applies");
+        let tables = introspect::tables(db).await.expect("catalog reads");
+        let found: Vec<(String, String)> = introspect::compare(&program.schema, &tables)
+            .iter()
+            .map(|d| (d.code.id.to_string(), d.message.clone()))
+            .collect();
+        let has = |code: &str, text: &str| found.iter().any(|(c, m)| c == code && m.contains(text));
+        assert!(has("E0501", "`products`"), "{found:?}");
+        assert!(has("E0502", "`name`"), "{found:?}");
+        assert!(has("E0503", "`coupons.discount`"), "{found:?}");
+        assert_eq!(found.len(), 3, "{found:?}");
+        let undo = [
+            "ALTER TABLE goods RENAME TO products",
+            "ALTER TABLE coupons RENAME COLUMN title TO name",
+            "ALTER TABLE coupons DROP COLUMN discount",
+            "ALTER TABLE coupons RENAME COLUMN discount_won TO discount",
+        ];
+        db.execute_all(&undo.map(String::from)).await.expect("drift undone");
+    }
+
     // A customer that does not exist, on both.
     for db in [&dbs.sqlite, &dbs.postgres] {
         let err = dryrun::preview(db, &program, "vip_weekly", "99999999", now)
