@@ -8,6 +8,7 @@ use camp_compiler::templating::Value;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlx::query::Query;
 use sqlx::{Column, Row, TypeInfo, ValueRef};
+use std::borrow::Cow;
 
 type Q<'q, DB> = Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
 
@@ -22,6 +23,11 @@ pub trait Engine: sqlx::Database {
     /// server sees it.
     fn check(_binds: &[BindValue]) -> Result<(), DbError> {
         Ok(())
+    }
+
+    /// The statement text sent for `sql` with these values.
+    fn statement<'s>(sql: &'s str, _binds: &[BindValue]) -> Cow<'s, str> {
+        Cow::Borrowed(sql)
     }
 
     /// Reads one cell as the wanted type.
@@ -108,6 +114,32 @@ impl Engine for sqlx::Postgres {
             )));
         }
         Ok(())
+    }
+
+    /// sqlx caches a prepared statement per connection by its text, with
+    /// the parameter types of its first use: the same text run again with
+    /// a float where an integer was (`score < 3`, then `score < 2.5`) sends
+    /// the float's bytes as a bigint and silently selects garbage, and text
+    /// where an integer was fails (`insufficient data left in message`).
+    /// The parameter types go in the text, so each signature is its own
+    /// statement.
+    fn statement<'s>(sql: &'s str, binds: &[BindValue]) -> Cow<'s, str> {
+        if binds.is_empty() {
+            return Cow::Borrowed(sql);
+        }
+        let types: String = binds
+            .iter()
+            .map(|b| match b {
+                BindValue::Null | BindValue::TypedNull(Want::Text) | BindValue::Text(_) => 't',
+                BindValue::TypedNull(Want::Int) | BindValue::Int(_) => 'i',
+                BindValue::TypedNull(Want::Decimal) | BindValue::Float(_) => 'f',
+                BindValue::TypedNull(Want::Bool) | BindValue::Bool(_) => 'b',
+                BindValue::TypedNull(Want::Timestamp) | BindValue::Timestamp(_) => 'z',
+                BindValue::TypedNull(Want::Date) | BindValue::Date(_) => 'd',
+                BindValue::Json(_) => 'j',
+            })
+            .collect();
+        Cow::Owned(format!("/* {types} */ {sql}"))
     }
 
     fn bind<'q>(query: Q<'q, Self>, value: &BindValue) -> Q<'q, Self> {

@@ -196,16 +196,28 @@ where
     tx.commit().await.map_err(DbError::query("(commit)"))
 }
 
+/// The statement text this backend runs for `sql` with `binds`, after
+/// refusing values it cannot store.
+pub(crate) fn checked_statement<'s, DB: Engine>(sql: &'s str, binds: &[BindValue]) -> Result<std::borrow::Cow<'s, str>, DbError> {
+    DB::check(binds)?;
+    Ok(DB::statement(sql, binds))
+}
+
+/// `text` with every value bound, in placeholder order.
+pub(crate) fn bound<'q, DB: Engine>(
+    text: &'q str,
+    binds: &[BindValue],
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>> {
+    binds.iter().fold(sqlx::query::<DB>(text), |query, b| DB::bind(query, b))
+}
+
 async fn execute<DB: Engine>(pool: &Pool<DB>, sql: &str, binds: &[BindValue]) -> Result<u64, DbError>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
-    DB::check(binds)?;
-    let mut query = sqlx::query::<DB>(sql);
-    for b in binds {
-        query = DB::bind(query, b);
-    }
+    let text = checked_statement::<DB>(sql, binds)?;
+    let query = bound::<DB>(&text, binds);
     let done = query.execute(pool).await.map_err(DbError::query(sql))?;
     Ok(DB::rows_affected(&done))
 }
@@ -215,11 +227,8 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
-    DB::check(binds)?;
-    let mut query = sqlx::query::<DB>(sql);
-    for b in binds {
-        query = DB::bind(query, b);
-    }
+    let text = checked_statement::<DB>(sql, binds)?;
+    let query = bound::<DB>(&text, binds);
     let rows = query.fetch_all(pool).await.map_err(DbError::query(sql))?;
     rows.iter()
         .map(|row| {
@@ -243,11 +252,8 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
-    DB::check(binds)?;
-    let mut query = sqlx::query::<DB>(sql);
-    for b in binds {
-        query = DB::bind(query, b);
-    }
+    let text = checked_statement::<DB>(sql, binds)?;
+    let query = bound::<DB>(&text, binds);
     let rows = query.fetch_all(pool).await.map_err(DbError::query(sql))?;
     let decode = |column: usize| {
         move |message: String| DbError::Decode {

@@ -82,11 +82,8 @@ async fn execute_on<'c, DB: Engine, E: Executor<'c, Database = DB>>(ex: E, sql: 
 where
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
-    DB::check(binds)?;
-    let mut query = sqlx::query::<DB>(sql);
-    for b in binds {
-        query = DB::bind(query, b);
-    }
+    let text = super::checked_statement::<DB>(sql, binds)?;
+    let query = super::bound::<DB>(&text, binds);
     let done = query.execute(ex).await.map_err(DbError::query(sql))?;
     Ok(DB::rows_affected(&done))
 }
@@ -95,11 +92,8 @@ async fn rows_on<'c, DB: Engine, E: Executor<'c, Database = DB>>(ex: E, sql: &st
 where
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
-    DB::check(binds)?;
-    let mut query = sqlx::query::<DB>(sql);
-    for b in binds {
-        query = DB::bind(query, b);
-    }
+    let text = super::checked_statement::<DB>(sql, binds)?;
+    let query = super::bound::<DB>(&text, binds);
     let rows = query.fetch_all(ex).await.map_err(DbError::query(sql))?;
     rows.iter()
         .map(|row| {
