@@ -349,7 +349,9 @@ pub async fn record(
         ]);
     }
     let mut out = Vec::new();
-    let per_statement = (30_000 / COLUMNS.len()).max(1);
+    // Statements of about 2,000 parameters: sqlx's SQLite binding slows
+    // down per value as a statement's parameters grow.
+    let per_statement = (2_000 / COLUMNS.len()).max(1);
     for chunk in rows.chunks(per_statement) {
         let s = &runner.store;
         let mut sql = format!("INSERT INTO {} ({}) VALUES ", s.t.ledger, COLUMNS.join(", "));
