@@ -133,15 +133,17 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
         let Some(Op::Send { next, .. }) = c.plan.steps.get(c.step).map(|s| &s.op) else {
             continue;
         };
+        // A send followed by the end finishes the enrollment here.
+        let ends = matches!(c.plan.steps.get(*next).map(|s| &s.op), Some(Op::End));
         let moved = |first_send: Option<i64>| Update {
             step: *next as i64,
-            state: "active",
+            state: if ends { "done" } else { "active" },
             reason: None,
             due_ms: now_ms,
             fresh: c.snapshot.is_some(),
             arm: c.arm.clone(),
             first_send_ms: first_send,
-            ended_ms: None,
+            ended_ms: ends.then_some(now_ms),
         };
         let u = match v {
             Verdict::Exit => Update {
