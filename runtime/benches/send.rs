@@ -87,7 +87,7 @@ async fn engine(url: &str, schema: &str, daemons: usize, out: &Path, n: u64) -> 
         let mut channels = ChannelSet::new();
         channels.insert("push", file.clone());
         let opts = Options {
-            batch: 2_000,
+            batch: 5_000,
             schema: schema.to_string(),
             ..Options::default()
         };
@@ -167,7 +167,7 @@ async fn plain(db: &Database, n: u64) -> f64 {
         "tries",
         "sent_ms",
     ];
-    let per_statement = 2_000 / columns.len();
+    let per_statement = 9_000 / columns.len();
     let per_tx = 2_000u64;
     let started = Instant::now();
     let mut i = 0u64;
@@ -188,7 +188,11 @@ async fn plain(db: &Database, n: u64) -> f64 {
                     if c > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push_str(&d.placeholder(binds.len() + c + 1));
+                    // Anonymous `?` in SQLite, as the engine's inserts.
+                    match db.backend() {
+                        camp_runtime::db::Backend::Sqlite => sql.push('?'),
+                        camp_runtime::db::Backend::Postgres => sql.push_str(&d.placeholder(binds.len() + c + 1)),
+                    }
                 }
                 sql.push(')');
                 let key = format!("camp-{r}-0-0");

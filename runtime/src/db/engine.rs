@@ -72,9 +72,10 @@ impl Engine for sqlx::Sqlite {
             return Ok(Raw::Null);
         }
         // SQLite types values, not columns: read by the value's own class.
-        let class = cell.type_info().name().to_string();
+        let info = cell.type_info();
+        let class = info.name();
         let fail = |e: sqlx::Error| format!("column `{}`: {e}", column_name(row, index));
-        Ok(match class.as_str() {
+        Ok(match class {
             "INTEGER" | "BOOLEAN" => Raw::Int(row.try_get_unchecked::<i64, _>(index).map_err(fail)?),
             "REAL" => Raw::Float(row.try_get_unchecked::<f64, _>(index).map_err(fail)?),
             "TEXT" | "DATETIME" | "DATE" | "TIME" => Raw::Text(row.try_get_unchecked::<String, _>(index).map_err(fail)?),

@@ -138,6 +138,8 @@ pub struct Runner {
     replayed_to: Mutex<Option<i64>>,
     /// PostgreSQL: when a gap in an events table's keys was first seen.
     gaps: Mutex<HashMap<String, (i64, std::time::Instant)>>,
+    /// Deliveries not yet marked in the ledger.
+    marks: Mutex<outbox::Marks>,
 }
 
 impl Runner {
@@ -173,6 +175,7 @@ impl Runner {
             key_kind: Mutex::new(None),
             replayed_to: Mutex::new(None),
             gaps: Mutex::new(HashMap::new()),
+            marks: Mutex::new(outbox::Marks::default()),
         };
         runner.deploy(now).await?;
         if !runner.opts.replay {
@@ -238,6 +241,7 @@ impl Runner {
                 break;
             }
         }
+        outbox::flush_marks(self).await?;
         tick.sends += outbox::fallbacks(self, now).await?;
         tick.delivered += outbox::deliver_due(self, now).await?;
         self.metrics.tick(started.elapsed());
@@ -250,6 +254,7 @@ impl Runner {
     }
 
     pub async fn stop(&self) -> Result<(), DbError> {
+        outbox::flush_marks(self).await?;
         self.store.unregister(&self.id).await
     }
 

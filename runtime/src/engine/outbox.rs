@@ -17,8 +17,74 @@ use camp_compiler::plan::Op;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-/// Delivers sends this daemon holds; returns how many went out.
+/// Delivers sends this daemon holds; returns how many went out. Their
+/// rows are marked sent at once.
 pub async fn deliver(runner: &Runner, now: DateTime<Utc>, outgoing: Vec<Outgoing>) -> Result<u64, DbError> {
+    let n = deliver_later(runner, now, outgoing).await?;
+    flush_marks(runner).await?;
+    Ok(n)
+}
+
+/// Sends delivered whose rows are still to be marked: the next batch's
+/// transaction marks them (one commit fewer per batch). If the daemon dies
+/// first, they stay pending and are delivered again under the same key.
+#[derive(Default)]
+pub struct Marks {
+    sent: Vec<i64>,
+    delivered: Vec<i64>,
+    at: i64,
+}
+
+/// Marks what was delivered, in `tx`.
+pub async fn write_marks(runner: &Runner, tx: &mut crate::db::Tx) -> Result<(), DbError> {
+    let marks = match runner.marks.lock() {
+        Ok(mut m) => std::mem::take(&mut *m),
+        Err(_) => return Ok(()),
+    };
+    let s = &runner.store;
+    for (ids, status_sql, extra) in [
+        (&marks.sent, "CASE WHEN status = 'pending' THEN 'sent' ELSE status END", ""),
+        (
+            &marks.delivered,
+            "'delivered'",
+            ", delivered_ms = COALESCE(delivered_ms, $NOW), fallback_ms = NULL",
+        ),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        tx.execute(
+            &format!(
+                "UPDATE {} SET status = {status_sql}, sent_ms = {}, tries = tries + 1, lease_owner = NULL, lease_until_ms = NULL{} WHERE id IN {}",
+                s.t.ledger,
+                s.ph(1),
+                extra.replace("$NOW", &s.ph(1)),
+                s.sql.json_list(&s.ph(2), true)
+            ),
+            &[BindValue::Int(marks.at), BindValue::Json(serde_json::Value::from(ids.clone()))],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks what was delivered, in a transaction of its own.
+pub async fn flush_marks(runner: &Runner) -> Result<(), DbError> {
+    let empty = runner
+        .marks
+        .lock()
+        .map(|m| m.sent.is_empty() && m.delivered.is_empty())
+        .unwrap_or(true);
+    if empty {
+        return Ok(());
+    }
+    let mut tx = runner.store.db.begin().await?;
+    write_marks(runner, &mut tx).await?;
+    tx.commit().await
+}
+
+/// Delivers and leaves the marking to [`write_marks`].
+pub async fn deliver_later(runner: &Runner, now: DateTime<Utc>, outgoing: Vec<Outgoing>) -> Result<u64, DbError> {
     if outgoing.is_empty() {
         return Ok(0);
     }
@@ -62,30 +128,20 @@ pub async fn deliver(runner: &Runner, now: DateTime<Utc>, outgoing: Vec<Outgoing
             Outcome::Refused(error) => dead(runner, now_ms, o, &format!("refused: {error}")).await?,
         }
     }
-    for (ids, status_sql) in [
-        (&sent, "CASE WHEN status = 'pending' THEN 'sent' ELSE status END"),
-        (&delivered, "'delivered'"),
-    ] {
-        if ids.is_empty() {
-            continue;
-        }
-        ok += ids.len() as u64;
-        let extra = if status_sql == "'delivered'" {
-            ", delivered_ms = COALESCE(delivered_ms, $NOW), fallback_ms = NULL"
-        } else {
-            ""
-        };
-        s.db.execute(
-            &format!(
-                "UPDATE {} SET status = {status_sql}, sent_ms = {}, tries = tries + 1, lease_owner = NULL, lease_until_ms = NULL{} WHERE id IN {}",
-                s.t.ledger,
-                s.ph(1),
-                extra.replace("$NOW", &s.ph(1)),
-                s.sql.json_list(&s.ph(2), true)
-            ),
-            &[BindValue::Int(now_ms), BindValue::Json(serde_json::Value::from(ids.clone()))],
-        )
-        .await?;
+    ok += (sent.len() + delivered.len()) as u64;
+    // One instant per set of marks: an older set is written first.
+    let older = runner
+        .marks
+        .lock()
+        .map(|m| m.at != now_ms && !(m.sent.is_empty() && m.delivered.is_empty()))
+        .unwrap_or(false);
+    if older {
+        flush_marks(runner).await?;
+    }
+    if let Ok(mut m) = runner.marks.lock() {
+        m.at = now_ms;
+        m.sent.extend(sent);
+        m.delivered.extend(delivered);
     }
     Ok(ok)
 }

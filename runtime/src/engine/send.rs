@@ -15,7 +15,7 @@ use crate::db::{convert, CellsExt, DbError, Key, Raw, Tx, Want};
 use camp_compiler::plan::{Plan, Scope};
 use camp_compiler::templating::Value;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -229,25 +229,55 @@ async fn render(
         Ok(r) => r,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let payload = json!({
-        "id": key,
-        "campaign": c.plan.name,
-        "message": c.message,
-        "channel": c.channel,
-        "kind": c.plan.kind.name(),
-        "customer": c.customer,
-        "variant": if c.arm.is_empty() { Json::Null } else { Json::from(c.arm.clone()) },
-        "attempt": c.attempt,
-        "to": { "phone": contact.phone, "email": contact.email },
-        "subject": rendered.subject,
-        "title": rendered.title,
-        "body": rendered.body,
-        "image": rendered.image,
-        "template_code": rendered.template_code,
-        "buttons": rendered.buttons.iter().map(|b| json!({"label": b.label, "url": b.url})).collect::<Vec<_>>(),
-        "created_at": now.to_rfc3339(),
-    });
-    Ok(Ok(payload.to_string()))
+    let payload = Payload {
+        id: &key,
+        campaign: &c.plan.name,
+        message: &c.message,
+        channel: &c.channel,
+        kind: c.plan.kind.name(),
+        customer: &c.customer,
+        variant: (!c.arm.is_empty()).then_some(c.arm.as_str()),
+        attempt: c.attempt,
+        to: To {
+            phone: contact.phone.as_deref(),
+            email: contact.email.as_deref(),
+        },
+        subject: rendered.subject.as_deref(),
+        title: rendered.title.as_deref(),
+        body: &rendered.body,
+        image: rendered.image.as_deref(),
+        template_code: rendered.template_code.as_deref(),
+        buttons: &rendered.buttons,
+        created_at: now.to_rfc3339(),
+    };
+    Ok(serde_json::to_string(&payload).map_err(|e| e.to_string()))
+}
+
+/// What a channel receives for one send (JSON).
+#[derive(serde::Serialize)]
+struct Payload<'a> {
+    id: &'a str,
+    campaign: &'a str,
+    message: &'a str,
+    channel: &'a str,
+    kind: &'a str,
+    customer: &'a str,
+    variant: Option<&'a str>,
+    attempt: i64,
+    to: To<'a>,
+    subject: Option<&'a str>,
+    title: Option<&'a str>,
+    body: &'a str,
+    image: Option<&'a str>,
+    template_code: Option<&'a str>,
+    buttons: &'a [camp_compiler::templating::RenderedButton],
+    created_at: String,
+}
+
+#[derive(serde::Serialize)]
+struct To<'a> {
+    phone: Option<&'a str>,
+    email: Option<&'a str>,
 }
 
 /// A JSON value as a backend would have returned it.
@@ -349,9 +379,7 @@ pub async fn record(
         ]);
     }
     let mut out = Vec::new();
-    // Statements of about 2,000 parameters: sqlx's SQLite binding slows
-    // down per value as a statement's parameters grow.
-    let per_statement = (2_000 / COLUMNS.len()).max(1);
+    let per_statement = (9_000 / COLUMNS.len()).max(1);
     for chunk in rows.chunks(per_statement) {
         let s = &runner.store;
         let mut sql = format!("INSERT INTO {} ({}) VALUES ", s.t.ledger, COLUMNS.join(", "));
@@ -366,7 +394,7 @@ pub async fn record(
                     sql.push_str(", ");
                 }
                 n += 1;
-                sql.push_str(&s.ph(n));
+                sql.push_str(&s.sql.seq_ph(n));
             }
             sql.push(')');
         }

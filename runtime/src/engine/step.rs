@@ -57,6 +57,8 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
         s.ph(2),
         s.sql.skip_locked()
     );
+    // The previous batch's deliveries are marked in this transaction.
+    super::outbox::write_marks(runner, &mut tx).await?;
     let rows = tx
         .rows(&claim, &[BindValue::Int(now_ms), BindValue::Int(runner.opts.batch as i64)])
         .await?;
@@ -175,7 +177,8 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
     write_updates(runner, &mut tx, updates).await?;
     tx.commit().await?;
     tick.sends += outgoing.len() as u64;
-    tick.delivered += super::outbox::deliver(runner, now, outgoing).await?;
+    tick.delivered += super::outbox::deliver_later(runner, now, outgoing).await?;
+
     Ok((claimed, tick))
 }
 

@@ -13,6 +13,14 @@ pub trait StoreSql: Send + Sync {
     /// The `n`-th placeholder (1-based).
     fn ph(&self, n: usize) -> String;
 
+    /// The `n`-th placeholder of a statement whose placeholders appear
+    /// once each, in order (multi-row inserts): SQLite's anonymous `?`,
+    /// which sqlx binds without looking each name up (numbered names make
+    /// binding quadratic in the count).
+    fn seq_ph(&self, n: usize) -> String {
+        self.ph(n)
+    }
+
     /// The elements of a JSON array bound at placeholder `ph`, as a
     /// subquery; `int` reads them as integers.
     fn json_list(&self, ph: &str, int: bool) -> String;
@@ -47,6 +55,9 @@ impl StoreSql for SqliteSql {
     }
     fn ph(&self, n: usize) -> String {
         format!("?{n}")
+    }
+    fn seq_ph(&self, _n: usize) -> String {
+        "?".to_string()
     }
     fn json_list(&self, ph: &str, _int: bool) -> String {
         format!("(SELECT value FROM json_each({ph}))")
