@@ -87,7 +87,7 @@ async fn engine(url: &str, schema: &str, daemons: usize, out: &Path, n: u64) -> 
         let mut channels = ChannelSet::new();
         channels.insert("push", file.clone());
         let opts = Options {
-            batch: 5_000,
+            batch: 2_000,
             schema: schema.to_string(),
             ..Options::default()
         };
@@ -130,8 +130,9 @@ async fn engine(url: &str, schema: &str, daemons: usize, out: &Path, n: u64) -> 
     took
 }
 
-/// The same number of rows, of the ledger's shape, inserted in batches by
-/// a client into a table with the ledger's columns and indexes.
+/// The same rows the engine writes for each message (a ledger row and its
+/// payload row), inserted by a client in multi-row batches into tables
+/// with the ledger's columns and indexes, 2,000 messages a transaction.
 async fn plain(db: &Database, n: u64) -> f64 {
     let d = db.dialect();
     let (id, int) = match db.backend() {
@@ -140,10 +141,12 @@ async fn plain(db: &Database, n: u64) -> f64 {
     };
     db.execute_all(&[
         "DROP TABLE IF EXISTS plain_ledger".to_string(),
+        "DROP TABLE IF EXISTS plain_payloads".to_string(),
+        format!("CREATE TABLE plain_payloads (ledger {int} PRIMARY KEY, payload TEXT NOT NULL)"),
         format!(
             "CREATE TABLE plain_ledger (id {id}, enrollment {int} NOT NULL, step {int} NOT NULL, attempt {int} NOT NULL, campaign TEXT NOT NULL, \
              customer TEXT NOT NULL, arm TEXT, kind TEXT NOT NULL, channel TEXT NOT NULL, message TEXT NOT NULL, status TEXT NOT NULL, \
-             reason TEXT, idempotency_key TEXT NOT NULL, created_ms {int} NOT NULL, payload TEXT, tries {int} NOT NULL DEFAULT 0, \
+             reason TEXT, idempotency_key TEXT NOT NULL, created_ms {int} NOT NULL, tries {int} NOT NULL DEFAULT 0, \
              next_try_ms {int}, lease_owner TEXT, lease_until_ms {int}, sent_ms {int}, fallback_ms {int}, UNIQUE (enrollment, step, attempt))"
         ),
         "CREATE INDEX plain_ledger_caps ON plain_ledger (customer, created_ms)".to_string(),
@@ -152,6 +155,7 @@ async fn plain(db: &Database, n: u64) -> f64 {
     .await
     .expect("plain table");
     let columns = [
+        "id",
         "enrollment",
         "step",
         "attempt",
@@ -163,13 +167,13 @@ async fn plain(db: &Database, n: u64) -> f64 {
         "status",
         "idempotency_key",
         "created_ms",
-        "payload",
         "tries",
         "sent_ms",
     ];
     let per_statement = 9_000 / columns.len();
     let per_tx = 2_000u64;
     let started = Instant::now();
+    let mut payloads: Vec<(i64, String)> = Vec::new();
     let mut i = 0u64;
     while i < n {
         let end = (i + per_tx).min(n);
@@ -200,7 +204,9 @@ async fn plain(db: &Database, n: u64) -> f64 {
                     "{{\"id\":\"{key}\",\"campaign\":\"bench_broadcast\",\"message\":\"bench_note\",\"channel\":\"push\",\"kind\":\"info\",\"customer\":\"{r}\",\"variant\":null,\"attempt\":0,\"to\":{{\"phone\":\"010-0000-{:04}\",\"email\":\"customer{r}@example.co.kr\"}},\"subject\":null,\"title\":\"캠프샵 적립금 안내\",\"body\":\"김민서님, 적립금 {r}P가 쌓여 있어요.\\n이번 주 일요일까지 적립금 2배 이벤트가 열려요. 앱에서 확인해 보세요.\",\"image\":null,\"template_code\":null,\"buttons\":[],\"created_at\":\"2026-11-23T01:00:00+00:00\"}}",
                     r % 10_000
                 );
+                payloads.push((r as i64 + 1, payload));
                 binds.extend([
+                    BindValue::Int(r as i64 + 1),
                     BindValue::Int(r as i64),
                     BindValue::Int(0),
                     BindValue::Int(0),
@@ -212,7 +218,6 @@ async fn plain(db: &Database, n: u64) -> f64 {
                     BindValue::Text("sent".into()),
                     BindValue::Text(key),
                     BindValue::Int(1_795_395_600_000),
-                    BindValue::Text(payload),
                     BindValue::Int(1),
                     BindValue::Int(1_795_395_600_000),
                 ]);
@@ -220,6 +225,23 @@ async fn plain(db: &Database, n: u64) -> f64 {
             tx.execute(&sql, &binds).await.expect("insert");
             row = last;
         }
+        for chunk in payloads.chunks(4_000) {
+            let mut sql = "INSERT INTO plain_payloads (ledger, payload) VALUES ".to_string();
+            let mut binds = Vec::new();
+            for (j, (id, payload)) in chunk.iter().enumerate() {
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                match db.backend() {
+                    camp_runtime::db::Backend::Sqlite => sql.push_str("(?, ?)"),
+                    camp_runtime::db::Backend::Postgres => sql.push_str(&format!("(${}, ${})", binds.len() + 1, binds.len() + 2)),
+                }
+                binds.push(BindValue::Int(*id));
+                binds.push(BindValue::Text(payload.clone()));
+            }
+            tx.execute(&sql, &binds).await.expect("insert payloads");
+        }
+        payloads.clear();
         tx.commit().await.expect("commit");
         i = end;
     }

@@ -287,8 +287,9 @@ async fn samples(runner: &Runner, out: &mut dyn FnMut(String)) -> Result<(), cra
         let rows =
             s.db.rows(
                 &format!(
-                    "SELECT payload FROM {} WHERE message = {} AND payload IS NOT NULL AND attempt = 0 ORDER BY id LIMIT 1",
+                    "SELECT p.payload FROM {} l JOIN {} p ON p.ledger = l.id WHERE l.message = {} AND l.attempt = 0 ORDER BY l.id LIMIT 1",
                     s.t.ledger,
+                    s.t.payloads,
                     s.ph(1)
                 ),
                 &[BindValue::Text(message.to_string())],

@@ -81,7 +81,6 @@ CREATE TABLE ledger (
     reason TEXT,
     idempotency_key TEXT NOT NULL,
     created_ms BIGINT NOT NULL,
-    payload TEXT,
     tries BIGINT NOT NULL DEFAULT 0,
     next_try_ms BIGINT,
     lease_owner TEXT,
@@ -97,6 +96,13 @@ CREATE TABLE ledger (
 CREATE INDEX ledger_outbox ON ledger (next_try_ms) WHERE status = 'pending';
 CREATE INDEX ledger_fallback ON ledger (fallback_ms) WHERE fallback_ms IS NOT NULL;
 CREATE INDEX ledger_caps ON ledger (customer, created_ms);
+
+-- The rendered message of each send that goes out, apart from the ledger
+-- row so that moving a row from pending to sent rewrites a narrow row.
+CREATE TABLE payloads (
+    ledger BIGINT PRIMARY KEY,
+    payload TEXT NOT NULL
+);
 
 -- How far each events table has been read (by its integer row key).
 CREATE TABLE cursors (

@@ -80,7 +80,6 @@ CREATE TABLE camp_ledger (
     reason TEXT,
     idempotency_key TEXT NOT NULL,
     created_ms INTEGER NOT NULL,
-    payload TEXT,
     tries INTEGER NOT NULL DEFAULT 0,
     next_try_ms INTEGER,
     lease_owner TEXT,
@@ -96,6 +95,13 @@ CREATE TABLE camp_ledger (
 CREATE INDEX camp_ledger_outbox ON camp_ledger (next_try_ms) WHERE status = 'pending';
 CREATE INDEX camp_ledger_fallback ON camp_ledger (fallback_ms) WHERE fallback_ms IS NOT NULL;
 CREATE INDEX camp_ledger_caps ON camp_ledger (customer, created_ms);
+
+-- The rendered message of each send that goes out, apart from the ledger
+-- row so that moving a row from pending to sent rewrites a narrow row.
+CREATE TABLE camp_payloads (
+    ledger INTEGER PRIMARY KEY,
+    payload TEXT NOT NULL
+);
 
 -- How far each events table has been read (by its integer row key).
 CREATE TABLE camp_cursors (

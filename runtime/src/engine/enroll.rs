@@ -206,20 +206,13 @@ async fn occurrence(runner: &Runner, plan: &Plan, now: DateTime<Utc>) -> Result<
     let priority = extra(BindValue::Int(plan.priority.min(i64::MAX as u64) as i64), &mut binds);
     let due_ph = extra(BindValue::Int(ms(due)), &mut binds);
     let now_ph = extra(BindValue::Int(ms(now)), &mut binds);
-    // The snapshot of the render columns (too many columns: none, the
-    // render query runs at send time instead).
+    // The snapshot of the render columns, a JSON array in column order (too
+    // many columns: none, the render query runs at send time instead).
     let snapshot = if queries.columns.is_empty() || queries.columns.len() > 40 {
         "NULL".to_string()
     } else {
-        let pairs: Vec<(String, String)> = queries
-            .columns
-            .iter()
-            .map(|c| {
-                let k = extra(BindValue::Text(c.path.clone()), &mut binds);
-                (k, format!("p.{}", d.quote(&c.path)))
-            })
-            .collect();
-        s.sql.json_object(&pairs)
+        let values: Vec<String> = queries.columns.iter().map(|c| format!("p.{}", d.quote(&c.path))).collect();
+        s.sql.json_array(&values)
     };
     let sql = format!(
         "INSERT INTO {} (campaign, plan_hash, customer, occurrence, priority, snapshot, due_ms, enrolled_ms) \

@@ -203,7 +203,7 @@ pub async fn deliver_due(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbE
         let sql = format!(
             "UPDATE {l} SET lease_owner = {p1}, lease_until_ms = {p2} WHERE id IN (SELECT id FROM {l} WHERE status = 'pending' AND next_try_ms <= {p3} \
              AND (lease_owner IS NULL OR lease_until_ms < {p4}) ORDER BY next_try_ms, id LIMIT {p5}{lock}) \
-             RETURNING id, idempotency_key, channel, payload, tries",
+             RETURNING id, idempotency_key, channel, tries",
             l = s.t.ledger,
             p1 = s.ph(1),
             p2 = s.ph(2),
@@ -225,15 +225,31 @@ pub async fn deliver_due(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbE
             )
             .await?;
         let n = rows.len();
+        let ids: Vec<i64> = rows.iter().filter_map(|r| r.int(0)).collect();
+        let mut payloads: HashMap<i64, String> = HashMap::new();
+        if !ids.is_empty() {
+            let found =
+                s.db.rows(
+                    &format!(
+                        "SELECT ledger, payload FROM {} WHERE ledger IN {}",
+                        s.t.payloads,
+                        s.sql.json_list(&s.ph(1), true)
+                    ),
+                    &[BindValue::Json(serde_json::Value::from(ids))],
+                )
+                .await?;
+            payloads.extend(found.iter().filter_map(|r| Some((r.int(0)?, r.text(1)?))));
+        }
         let outgoing: Vec<Outgoing> = rows
             .iter()
             .filter_map(|r| {
+                let ledger = r.int(0)?;
                 Some(Outgoing {
-                    ledger: r.int(0)?,
+                    ledger,
                     key: r.text(1)?,
                     channel: r.text(2)?,
-                    payload: r.text(3).unwrap_or_default(),
-                    tries: r.int(4).unwrap_or(0),
+                    payload: payloads.remove(&ledger).unwrap_or_default(),
+                    tries: r.int(3).unwrap_or(0),
                 })
             })
             .collect();
@@ -301,10 +317,11 @@ pub async fn fallbacks(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbErr
     let kind = runner.key_kind().await?;
     let mut tx = s.db.begin().await?;
     let sql = format!(
-        "SELECT l.id, l.enrollment, l.step, l.attempt, l.payload, l.arm, e.plan_hash, e.customer, e.trigger_ms, e.trigger_props, e.priority \
-         FROM {} l JOIN {} e ON e.id = l.enrollment WHERE l.fallback_ms IS NOT NULL AND l.fallback_ms <= {} ORDER BY l.fallback_ms, l.id LIMIT {}{}",
+        "SELECT l.id, l.enrollment, l.step, l.attempt, p.payload, l.arm, e.plan_hash, e.customer, e.trigger_ms, e.trigger_props, e.priority \
+         FROM {} l JOIN {} e ON e.id = l.enrollment LEFT JOIN {} p ON p.ledger = l.id WHERE l.fallback_ms IS NOT NULL AND l.fallback_ms <= {} ORDER BY l.fallback_ms, l.id LIMIT {}{}",
         s.t.ledger,
         s.t.enrollments,
+        s.t.payloads,
         s.ph(1),
         s.ph(2),
         s.sql.skip_locked_of("l")

@@ -191,13 +191,17 @@ async fn render(
         return Ok(Err(format!("the plan has no message `{}`", c.message)));
     };
     let queries = runner.queries(&c.plan);
-    let row: Vec<(String, Value)> = match c.snapshot.as_deref().and_then(|s| serde_json::from_str::<Json>(s).ok()) {
-        Some(Json::Object(snapshot)) => queries
+    let snapshot = c.snapshot.as_deref().and_then(|s| serde_json::from_str::<Vec<Json>>(s).ok());
+    let row: Vec<(String, Value)> = match snapshot {
+        Some(values) if values.len() == queries.columns.len() => queries
             .columns
             .iter()
-            .map(|col| {
-                let raw = json_raw(snapshot.get(&col.path));
-                (col.path.clone(), convert(raw, Want::of_name(&col.ty)).unwrap_or(Value::Null))
+            .zip(&values)
+            .map(|(col, v)| {
+                (
+                    col.path.clone(),
+                    convert(json_raw(Some(v)), Want::of_name(&col.ty)).unwrap_or(Value::Null),
+                )
             })
             .collect(),
         _ => {
@@ -309,7 +313,6 @@ const COLUMNS: &[&str] = &[
     "reason",
     "idempotency_key",
     "created_ms",
-    "payload",
     "next_try_ms",
     "lease_owner",
     "lease_until_ms",
@@ -367,7 +370,6 @@ pub async fn record(
             reason.map(BindValue::Text).unwrap_or(BindValue::Null),
             BindValue::Text(key),
             BindValue::Int(now_ms),
-            payload.map(BindValue::Text).unwrap_or(BindValue::Null),
             if pending { BindValue::Int(now_ms) } else { null_int.clone() },
             if pending {
                 BindValue::Text(runner.id.name.clone())
@@ -414,6 +416,21 @@ pub async fn record(
                 });
             }
         }
+    }
+    // The payloads, beside their rows.
+    for chunk in out.chunks((9_000 / 2).max(1)) {
+        let s = &runner.store;
+        let mut sql = format!("INSERT INTO {} (ledger, payload) VALUES ", s.t.payloads);
+        let mut binds = Vec::with_capacity(chunk.len() * 2);
+        for (i, o) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("({}, {})", s.sql.seq_ph(binds.len() + 1), s.sql.seq_ph(binds.len() + 2)));
+            binds.push(BindValue::Int(o.ledger));
+            binds.push(BindValue::Text(o.payload.clone()));
+        }
+        tx.execute(&sql, &binds).await?;
     }
     Ok(out)
 }

@@ -49,13 +49,22 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
     let s = &runner.store;
     let kind = runner.key_kind().await?;
     let mut tx = s.db.begin().await?;
+    // The due enrollments, each with its customer's contact (one query).
+    let d = s.db.dialect();
+    let key = format!("c.{}", d.quote(&runner.customer.key));
+    let join = match kind {
+        super::KeyKind::Int => format!("{key} = CAST(e.customer AS BIGINT)"),
+        super::KeyKind::Text => format!("{key} = e.customer"),
+    };
     let claim = format!(
-        "SELECT id, plan_hash, customer, trigger_ms, trigger_props, snapshot, arm, step, fresh, due_ms, priority \
-         FROM {} WHERE state = 'active' AND due_ms <= {} ORDER BY due_ms, id LIMIT {}{}",
+        "SELECT e.id, e.plan_hash, e.customer, e.trigger_ms, e.trigger_props, e.snapshot, e.arm, e.step, e.fresh, e.due_ms, e.priority, {} \
+         FROM {} e LEFT JOIN {} c ON {join} WHERE e.state = 'active' AND e.due_ms <= {} ORDER BY e.due_ms, e.id LIMIT {}{}",
+        contacts::columns(runner, "c").join(", "),
         s.t.enrollments,
+        d.quote(&runner.customer.source),
         s.ph(1),
         s.ph(2),
-        s.sql.skip_locked()
+        s.sql.skip_locked_of("e")
     );
     // The previous batch's deliveries are marked in this transaction.
     super::outbox::write_marks(runner, &mut tx).await?;
@@ -85,10 +94,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
             })
         })
         .collect();
-    let mut customers: Vec<&str> = enrollments.iter().map(|e| e.customer.as_str()).collect();
-    customers.sort_unstable();
-    customers.dedup();
-    let contacts = contacts::fetch(runner, &mut tx, kind, &customers).await?;
+    let contacts: HashMap<String, contacts::Contact> = rows.iter().filter_map(|r| contacts::parse(runner, r, 11)).collect();
 
     let mut updates: Vec<(i64, Update)> = Vec::new();
     let mut cands: Vec<Candidate> = Vec::new();

@@ -32,8 +32,8 @@ pub trait StoreSql: Send + Sync {
     /// The same for a claim that joins: only the rows of `alias` are claimed.
     fn skip_locked_of(&self, alias: &str) -> String;
 
-    /// A JSON object (as text) from `(key placeholder, value expression)` pairs.
-    fn json_object(&self, pairs: &[(String, String)]) -> String;
+    /// A JSON array (as text) of the values of `expressions`.
+    fn json_array(&self, expressions: &[String]) -> String;
 
     /// A statement that locks the customers listed at placeholder `ph`
     /// (a JSON array) until the transaction ends, in one global order;
@@ -68,9 +68,8 @@ impl StoreSql for SqliteSql {
     fn skip_locked_of(&self, _alias: &str) -> String {
         String::new()
     }
-    fn json_object(&self, pairs: &[(String, String)]) -> String {
-        let args: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}, {v}")).collect();
-        format!("json_object({})", args.join(", "))
+    fn json_array(&self, expressions: &[String]) -> String {
+        format!("json_array({})", expressions.join(", "))
     }
     fn lock_customers(&self, _ph: &str) -> Option<String> {
         None
@@ -108,9 +107,8 @@ impl StoreSql for PostgresSql {
     fn skip_locked_of(&self, alias: &str) -> String {
         format!(" FOR UPDATE OF {alias} SKIP LOCKED")
     }
-    fn json_object(&self, pairs: &[(String, String)]) -> String {
-        let args: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}::text, {v}")).collect();
-        format!("json_build_object({})::text", args.join(", "))
+    fn json_array(&self, expressions: &[String]) -> String {
+        format!("json_build_array({})::text", expressions.join(", "))
     }
     fn lock_customers(&self, ph: &str) -> Option<String> {
         Some(format!(
