@@ -60,7 +60,7 @@ impl Webhook {
                 client,
                 bucket: Mutex::new(Bucket {
                     rate,
-                    tokens: rate.min(1e9).max(1.0),
+                    tokens: rate.clamp(1.0, 1e9),
                     at: Instant::now(),
                 }),
                 slots,

@@ -85,7 +85,7 @@ impl Counters {
         ));
         let s = &runner.store;
         if let Some(lock) = s.sql.lock_customers(&s.ph(1)) {
-            tx.execute(&lock, &[list.clone()]).await?;
+            tx.execute(&lock, std::slice::from_ref(&list)).await?;
         }
         let now_ms = crate::clock::ms(now);
         for key in keys {

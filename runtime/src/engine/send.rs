@@ -418,7 +418,7 @@ pub async fn record(
         }
     }
     // The payloads, beside their rows.
-    for chunk in out.chunks((9_000 / 2).max(1)) {
+    for chunk in out.chunks(4_500) {
         let s = &runner.store;
         let mut sql = format!("INSERT INTO {} (ledger, payload) VALUES ", s.t.payloads);
         let mut binds = Vec::with_capacity(chunk.len() * 2);
