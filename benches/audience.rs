@@ -24,13 +24,20 @@ use std::time::{Duration, Instant};
 const AUDIENCES: [&str; 6] = ["cart_abandoners", "vip_by_spend", "at_risk", "rfm_top", "frequent", "due_again"];
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.replace('_', "").parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
 }
 
 fn workspace() -> Workspace {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<PathBuf> = Vec::new();
-    for dir in [root.join("examples/shop"), root.join("examples/shop/campaigns"), root.join("benches/audiences")] {
+    for dir in [
+        root.join("examples/shop"),
+        root.join("examples/shop/campaigns"),
+        root.join("benches/audiences"),
+    ] {
         for entry in std::fs::read_dir(&dir).expect("bench folders exist").flatten() {
             if entry.path().extension().is_some_and(|x| x == "camp") {
                 files.push(entry.path());
@@ -84,7 +91,9 @@ async fn sqlite(program: &Program<'_>, customers: u64, now: chrono::DateTime<chr
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
-    let db = Database::create(&format!("sqlite://{}", path.display())).await.expect("sqlite opens");
+    let db = Database::create(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("sqlite opens");
     if !done.exists() {
         fill(&db, program, customers, now).await;
         std::fs::write(&done, "").expect("marker");

@@ -132,7 +132,11 @@ fn compile_one(c: &mut Criterion) {
         )
     });
     group.bench_function("typical_campaign_file_cold", |b| {
-        b.iter_batched(|| workspace(text.clone()), |ws| lower(&camp_compiler::analyze(&ws)), criterion::BatchSize::SmallInput)
+        b.iter_batched(
+            || workspace(text.clone()),
+            |ws| lower(&camp_compiler::analyze(&ws)),
+            criterion::BatchSize::SmallInput,
+        )
     });
     group.bench_function("typical_campaign_file_plan", |b| {
         b.iter_batched(

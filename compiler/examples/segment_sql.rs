@@ -14,7 +14,10 @@ fn main() {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "camp") {
-                ws.add(p.display().to_string(), Input::Text(std::fs::read_to_string(&p).unwrap_or_default()));
+                ws.add(
+                    p.display().to_string(),
+                    Input::Text(std::fs::read_to_string(&p).unwrap_or_default()),
+                );
             }
         }
     }
@@ -27,6 +30,10 @@ fn main() {
     };
     for (name, segment) in &program.segments {
         let q = queries::audience_keys(&program, dialect, Some(&segment.cond));
-        println!("-- {name}\n{}\n-- params: {}\n", q.sql, serde_json::to_string(&q.params).unwrap_or_default());
+        println!(
+            "-- {name}\n{}\n-- params: {}\n",
+            q.sql,
+            serde_json::to_string(&q.params).unwrap_or_default()
+        );
     }
 }
