@@ -283,3 +283,75 @@ async fn bad_events_are_quarantined_and_the_rest_taken() {
     assert_eq!(support::count(&db, &format!("SELECT COUNT(*) FROM {q}"), &[]).await, 8);
     runner.stop().await.expect("stop");
 }
+
+/// Three ad campaigns due at the same instant; the policy allows 2 ads a
+/// day. Whatever batches the work is cut into, the two higher priorities
+/// are sent and the lowest is capped.
+const RANKED: &str = r##"
+campaign ranked_low {
+  kind ad
+  channel friendtalk
+  trigger at 2026-12-01 12:00
+  audience customer.marketing_consent
+  priority 1
+  send ranked_note
+}
+
+campaign ranked_mid {
+  kind ad
+  channel friendtalk
+  trigger at 2026-12-01 12:00
+  audience customer.marketing_consent
+  priority 2
+  send ranked_note
+}
+
+campaign ranked_high {
+  kind ad
+  channel friendtalk
+  trigger at 2026-12-01 12:00
+  audience customer.marketing_consent
+  priority 9
+  send ranked_note
+}
+
+message ranked_note {
+  "(광고) #{sender}
+  오늘의 특가를 확인하세요.
+  #{optout}"
+}
+"##;
+
+async fn ranked(db: Database) {
+    let analysis = support::workspace(&[("ranked.camp", RANKED)]);
+    fill(&db, &analysis, 120).await;
+    let start = t("2026-12-01T02:00:00Z");
+    let recorder = Recorder::default();
+    let opts = Options {
+        batch: 7,
+        ..Options::default()
+    };
+    let channels = ChannelSet::all(Arc::new(recorder.clone()));
+    // Deployed lowest first: the lowest priority's enrollments come first by row key.
+    let runner = support::runner_with(&db, &analysis, &["ranked_low", "ranked_mid", "ranked_high"], start, channels, opts).await;
+    support::drive(&runner, start, start + Duration::hours(6), vec![]).await;
+    let sent = camp_runtime::simulate::sends_of(&recorder);
+    let per = |c: &str| sent.iter().filter(|s| s.campaign == c).count();
+    assert!(per("ranked_high") > 50, "{}", per("ranked_high"));
+    assert_eq!(per("ranked_high"), per("ranked_mid"), "both higher priorities go to everyone");
+    assert_eq!(per("ranked_low"), 0, "the lowest priority is the one capped");
+    runner.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn higher_priority_first_on_sqlite() {
+    let (db, _dir) = sqlite().await;
+    ranked(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn higher_priority_first_on_postgres() {
+    let server = TestPostgres::start().expect("PostgreSQL starts");
+    let url = server.create_database("ranked").await.expect("database");
+    ranked(Database::connect(&url).await.expect("postgres")).await;
+}

@@ -61,7 +61,7 @@ CREATE TABLE enrollments (
     ended_ms BIGINT,
     UNIQUE (campaign, customer, occurrence)
 );
-CREATE INDEX enrollments_due ON enrollments (due_ms, id) WHERE state = 'active';
+CREATE INDEX enrollments_due ON enrollments (due_ms, priority DESC, id) WHERE state = 'active';
 CREATE INDEX enrollments_customer ON enrollments (customer, campaign);
 
 -- The send ledger: at most one row per (enrollment, step, attempt), where

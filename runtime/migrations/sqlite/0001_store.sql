@@ -60,7 +60,7 @@ CREATE TABLE camp_enrollments (
     ended_ms INTEGER,
     UNIQUE (campaign, customer, occurrence)
 );
-CREATE INDEX camp_enrollments_due ON camp_enrollments (due_ms, id) WHERE state = 'active';
+CREATE INDEX camp_enrollments_due ON camp_enrollments (due_ms, priority DESC, id) WHERE state = 'active';
 CREATE INDEX camp_enrollments_customer ON camp_enrollments (customer, campaign);
 
 -- The send ledger: at most one row per (enrollment, step, attempt), where

@@ -58,7 +58,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
     };
     let claim = format!(
         "SELECT e.id, e.plan_hash, e.customer, e.trigger_ms, e.trigger_props, e.snapshot, e.arm, e.step, e.fresh, e.due_ms, e.priority, {} \
-         FROM {} e LEFT JOIN {} c ON {join} WHERE e.state = 'active' AND e.due_ms <= {} ORDER BY e.due_ms, e.id LIMIT {}{}",
+         FROM {} e LEFT JOIN {} c ON {join} WHERE e.state = 'active' AND e.due_ms <= {} ORDER BY e.due_ms, e.priority DESC, e.id LIMIT {}{}",
         contacts::columns(runner, "c").join(", "),
         s.t.enrollments,
         d.quote(&runner.customer.source),
