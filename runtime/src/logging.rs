@@ -107,9 +107,9 @@ mod tests {
     #[test]
     fn phones_and_emails_are_masked() {
         assert_eq!(mask("to 010-1234-5678 now"), "to ***-****-5678 now");
-        assert_eq!(mask("mail kim.minsu@example.co.kr ok"), "mail ********@example.co.kr ok");
+        assert_eq!(mask("mail kim.minsu@example.co.kr ok"), "mail *********@example.co.kr ok");
         assert_eq!(mask("at 2026-11-23T03:00:00Z"), "at 2026-11-23T03:00:00Z");
         assert_eq!(mask("+82 10 1234 5678"), "+** ** **** 5678");
-        assert_eq!(mask("+821012345678"), "+*******5678");
+        assert_eq!(mask("+821012345678"), "+********5678");
     }
 }
