@@ -142,6 +142,8 @@ pub fn run(paths: &[PathBuf], database: Option<&str>, now: Option<&str>, listen:
     let schema = program.schema.clone();
     let count = plans.len();
     let result: Result<(), String> = rt.block_on(async move {
+        // Before anything is awaited: a SIGTERM while connecting still stops cleanly.
+        let shutdown = daemon::signal();
         let db = Database::connect(&url).await.map_err(|e| e.to_string())?;
         let runner = Runner::start(db, schema, plans, channels, Options::default(), clock.now())
             .await
@@ -161,15 +163,9 @@ pub fn run(paths: &[PathBuf], database: Option<&str>, now: Option<&str>, listen:
             database = %camp_runtime::db::redact(&url),
             "camp daemon started"
         );
-        daemon::run(
-            Arc::new(runner),
-            clock,
-            listener,
-            daemon::DaemonOptions::default(),
-            daemon::signal(),
-        )
-        .await
-        .map_err(|e| e.to_string())
+        daemon::run(Arc::new(runner), clock, listener, daemon::DaemonOptions::default(), shutdown)
+            .await
+            .map_err(|e| e.to_string())
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

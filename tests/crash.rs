@@ -125,6 +125,17 @@ async fn crash(url: String, t: impl Fn(&str) -> String) {
         assert!(started.elapsed() < Duration::from_secs(600), "the daemon did not finish");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The daemon has registered (so its SIGTERM handler is in place) before it is asked to stop.
+    let daemons = t("daemons");
+    let registered = format!("SELECT COUNT(*) FROM {daemons} WHERE pid = {}", child.id());
+    while count(&db, &registered).await < 1 {
+        if let Ok(Some(status)) = child.try_wait() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("the daemon exited before registering ({status}):\n{text}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "the daemon did not register");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -96,18 +96,21 @@ pub async fn run(
     runner.stop().await
 }
 
-/// SIGTERM or Ctrl-C.
-pub async fn signal() {
+/// SIGTERM or Ctrl-C. The handler is installed when this is called, not
+/// when the future is first polled: a SIGTERM during the first tick must
+/// drain, not kill. Call it inside the runtime.
+pub fn signal() -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
             tokio::select! {
                 _ = term.recv() => {}
                 _ = tokio::signal::ctrl_c() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
