@@ -174,7 +174,8 @@ pub fn rules_for<'r>(
 
 /// Whether every minute of `from..to` (wrapping midnight) is quiet.
 pub fn fully_quiet<'r>(from: u32, to: u32, rules: impl Iterator<Item = &'r QuietRule> + Clone) -> bool {
-    minutes_of(from, to).all(|m| rules.clone().any(|r| r.contains(m)))
+    let edges = rules.clone().flat_map(|r| [r.from, r.to]);
+    changes_in(from, to, edges).all(|m| rules.clone().any(|r| r.contains(m)))
 }
 
 /// Whether minute `m` lies in the daily range `from..to` (wrapping
@@ -188,7 +189,8 @@ pub fn in_range(from: u32, to: u32, m: u32) -> bool {
 }
 
 /// The minutes of a daily range, wrapping midnight; `a..a` is the whole day.
-pub fn minutes_of(from: u32, to: u32) -> impl Iterator<Item = u32> + Clone {
+#[cfg(test)]
+fn minutes_of(from: u32, to: u32) -> impl Iterator<Item = u32> + Clone {
     let len = if to > from { to - from } else { 1_440 - from + to };
     (0..len).map(move |i| (from + i) % 1_440)
 }
@@ -204,7 +206,18 @@ pub fn night_covered<'r>(rules: impl Iterator<Item = &'r QuietRule> + Clone, win
         None => true,
         Some((from, to)) => in_range(from, to, m),
     };
-    minutes_of(NIGHT_FROM, NIGHT_TO).all(|m| !in_window(m) || rules.clone().any(|r| r.contains(m)))
+    let window_edges = window.into_iter().flat_map(|(from, to)| [from, to]);
+    let edges = rules.clone().flat_map(|r| [r.from, r.to]).chain(window_edges);
+    changes_in(NIGHT_FROM, NIGHT_TO, edges).all(|m| !in_window(m) || rules.clone().any(|r| r.contains(m)))
+}
+
+/// The minutes of `from..to` (as [`minutes_of`]) at which a condition made
+/// of daily ranges with the given `edges` can change: the first minute, and
+/// every edge inside the range. Such a condition is constant from one of
+/// these minutes to the next, so checking only them is checking every
+/// minute.
+fn changes_in(from: u32, to: u32, edges: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
+    std::iter::once(from).chain(edges.filter(move |&e| e < 1_440 && in_range(from, to, e)))
 }
 
 #[cfg(test)]
@@ -230,6 +243,28 @@ mod tests {
         assert!(!r.contains(8 * 60) && !r.contains(12 * 60));
         assert_eq!(minutes_of(23 * 60, 60).count(), 120);
         assert_eq!(minutes_of(600, 600).count(), 1_440);
+    }
+
+    #[test]
+    fn checking_edges_is_checking_every_minute() {
+        let points = [0, 1, 59, 60, 479, 480, 481, 1_259, 1_260, 1_261, 1_380, 1_439];
+        for &(a, b) in &[(1_260, 480), (1_320, 480), (1_260, 420), (0, 60), (600, 1_200), (1_439, 0)] {
+            for &(c, d) in &[(1_380, 1_260), (480, 1_260), (1_439, 1)] {
+                let rules = [rule(a, b), rule(c, d)];
+                for &from in &points {
+                    for &to in &points {
+                        let slow = minutes_of(from, to).all(|m| rules.iter().any(|r| r.contains(m)));
+                        assert_eq!(fully_quiet(from, to, rules.iter()), slow, "{from}..{to}");
+                        let window = Some((from, to));
+                        let in_window = |m| in_range(from, to, m);
+                        let slow = minutes_of(NIGHT_FROM, NIGHT_TO).all(|m| !in_window(m) || rules.iter().any(|r| r.contains(m)));
+                        assert_eq!(night_covered(rules.iter(), window), slow, "{from}..{to}");
+                        let slow = minutes_of(NIGHT_FROM, NIGHT_TO).all(|m| rules[..1].iter().any(|r| r.contains(m)));
+                        assert_eq!(night_covered(rules[..1].iter(), None), slow);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
