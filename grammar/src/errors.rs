@@ -124,7 +124,7 @@ fn describe(rule: Rule) -> Describe {
             words: &lex::ITEM_KEYWORDS,
         },
         // Silent rules: pest never reports them, but they need words too.
-        Rule::WHITESPACE | Rule::line_rest => d("blank space", Any),
+        Rule::WHITESPACE => d("blank space", Any),
         Rule::policy_word => d("a policy keyword", Word),
         Rule::digits => d("digits", Number),
         Rule::placeholder_raw => d("a placeholder like `#{name}`", Any),
