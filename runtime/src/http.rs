@@ -115,6 +115,16 @@ async fn metrics(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn healthz() -> Response {
-    (StatusCode::OK, "ok\n").into_response()
+/// Healthy when the database answers within two seconds: a daemon that
+/// cannot reach its store cannot send, and a load balancer should know.
+async fn healthz(State(s): State<AppState>) -> Response {
+    let probe = tokio::time::timeout(std::time::Duration::from_secs(2), s.runner.store.db.rows("SELECT 1", &[])).await;
+    match probe {
+        Ok(Ok(_)) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer\n").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the database did not answer within 2s\n").into_response(),
+    }
 }

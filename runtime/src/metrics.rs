@@ -99,7 +99,11 @@ impl Metrics {
             "Deliveries given up on.",
             self.dead_letters.load(Relaxed),
         );
-        counter("camp_receipts_total", "Provider receipts received.", self.receipts.load(Relaxed));
+        counter(
+            "camp_receipts_total",
+            "Provider receipts applied to a send.",
+            self.receipts.load(Relaxed),
+        );
         counter("camp_ticks_total", "Engine ticks run.", self.ticks.load(Relaxed));
         counter(
             "camp_tick_errors_total",

@@ -305,7 +305,9 @@ pub async fn receipt(runner: &Runner, now: DateTime<Utc>, key: &str, what: Recei
             ],
         )
         .await?;
-    runner.metrics.receipt();
+    if n > 0 {
+        runner.metrics.receipt();
+    }
     Ok(n > 0)
 }
 
