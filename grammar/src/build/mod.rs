@@ -31,6 +31,7 @@ pub(crate) type Build<T> = Result<T, Fail>;
 /// What every builder needs: the chunk text, where it starts in the file,
 /// and where to put errors.
 pub(crate) struct Ctx<'a> {
+    /// The chunk as written (comments included, for doc comments).
     pub text: &'a str,
     pub base: usize,
     pub errors: &'a mut Vec<SyntaxError>,
@@ -42,30 +43,17 @@ impl Ctx<'_> {
     }
 
     /// Where `p` really ends (chunk offset). Pest lets a rule that ends in
-    /// an absent `x?` or `x*` keep the blank space and comments it skipped
-    /// while looking for `x`; the last token inside is the true end.
+    /// an absent `x?` or `x*` keep the blank space (and blanked comments)
+    /// it skipped while looking for `x`. Tokens never end in blank space,
+    /// and in the text pest read comments are blank space, so the true end
+    /// is where that trailing blank space starts.
     pub fn end(&self, p: &P) -> usize {
         let (start, end) = (p.as_span().start(), p.as_span().end());
-        let Some(inner) = self.text.get(start..end) else {
-            return end;
-        };
-        // Skipped text ends in blank space, or in a comment at the very end.
-        let ends_blank = inner.chars().next_back().is_some_and(char::is_whitespace);
-        if !ends_blank && end < self.text.len() {
+        let inner = p.as_str();
+        if !inner.ends_with(|c: char| c.is_whitespace()) {
             return end;
         }
-        // Tokens never end in blank space, so trailing blank space is skipped
-        // text. Only a comment is harder to see: then walk to the last token.
-        let trimmed = inner.trim_end();
-        let last_line = trimmed.rfind('\n').map_or(trimmed, |i| &trimmed[i + 1..]);
-        if !last_line.contains("//") {
-            return start + trimmed.len();
-        }
-        let mut last = p.clone();
-        while let Some(child) = last.clone().into_inner().next_back() {
-            last = child;
-        }
-        last.as_span().end()
+        start + inner.trim_end().len()
     }
 
     pub fn ident(&self, p: &P) -> Ident {
