@@ -54,6 +54,14 @@ impl Segments {
         self.text_span = Some(self.text_span.map_or(here, |s| s.to(here)));
     }
 
+    /// Text whose chars are all plain (no escapes): as [`Self::push_text`]
+    /// for each of them.
+    fn push_str(&mut self, text: &str, start: usize, end: usize) {
+        self.text.push_str(text);
+        let here = Span::new(start, end);
+        self.text_span = Some(self.text_span.map_or(here, |s| s.to(here)));
+    }
+
     fn flush(&mut self) {
         if let Some(span) = self.text_span.take() {
             let text = std::mem::take(&mut self.text);
@@ -74,7 +82,17 @@ impl Scanner<'_> {
     fn scan(self, start: usize, out: &mut Segments) {
         let Scanner { raw, base, end, errors } = self;
         let mut i = start;
-        while let Some(c) = raw.get(i..end).and_then(|s| s.chars().next()) {
+        while let Some(rest) = raw.get(i..end) {
+            // Plain text up to the next escape or `#`, in one piece.
+            let run = rest.find(['\\', '#']).unwrap_or(rest.len());
+            if run > 0 {
+                out.push_str(&rest[..run], base + i, base + i + run);
+                i += run;
+                continue;
+            }
+            let Some(c) = rest.chars().next() else {
+                break;
+            };
             let len = c.len_utf8();
             if c == '\\' {
                 let next = raw.get(i + 1..end).and_then(|s| s.chars().next());
