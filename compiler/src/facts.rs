@@ -66,15 +66,23 @@ impl Facts {
 
     /// One entry per (message, campaign, channel), in the order found.
     fn dedupe(&mut self) {
-        let mut seen = std::collections::HashSet::new();
-        self.sizes
-            .retain(|s| seen.insert((s.message.clone(), s.campaign.clone(), s.channel, s.file)));
-        let mut seen = std::collections::HashSet::new();
-        self.ads.retain(|a| seen.insert((a.message.clone(), a.campaign.clone(), a.file)));
+        let keep = first_of_each(&self.sizes, |s| (s.message.as_str(), s.campaign.as_str(), s.channel, s.file));
+        let mut keep_it = keep.into_iter();
+        self.sizes.retain(|_| keep_it.next().unwrap_or(true));
+        let keep = first_of_each(&self.ads, |a| (a.message.as_str(), a.campaign.as_str(), a.file));
+        let mut keep_it = keep.into_iter();
+        self.ads.retain(|_| keep_it.next().unwrap_or(true));
     }
 
     pub(crate) fn finish(mut self) -> Self {
         self.dedupe();
         self
     }
+}
+
+/// For each item, whether it is the first with its key (keys borrowed, so
+/// nothing is cloned).
+fn first_of_each<'a, T, K: std::hash::Hash + Eq>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.iter().map(|item| seen.insert(key(item))).collect()
 }

@@ -8,7 +8,16 @@ pub trait Dialect: Sync {
 
     /// Quotes an identifier from the schema: `"name"`, doubling quotes.
     fn quote(&self, ident: &str) -> String {
-        format!("\"{}\"", ident.replace('"', "\"\""))
+        let mut quoted = String::with_capacity(ident.len() + 2);
+        quoted.push('"');
+        for (i, part) in ident.split('"').enumerate() {
+            if i > 0 {
+                quoted.push_str("\"\"");
+            }
+            quoted.push_str(part);
+        }
+        quoted.push('"');
+        quoted
     }
 
     /// The placeholder of the `n`-th parameter (1-based).
