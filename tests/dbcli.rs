@@ -208,6 +208,8 @@ fn database_errors_are_clear() {
         stderr.contains("cannot connect") && stderr.contains("is the server running"),
         "{stderr}"
     );
+    // The cause itself, not a pool's timeout.
+    assert!(stderr.contains("Connection refused"), "{stderr}");
     assert!(!stderr.contains("s3cret"), "{stderr}");
     // Not a database URL.
     let out = camp(&["audience", "vip_weekly", shop, "--database", "mysql://x", "--now", NOW]);

@@ -112,6 +112,16 @@ impl Database {
             }
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url).map_err(fail)?;
+                // One plain connection first: the pool retries a refused
+                // connection until its timeout and then reports only that
+                // it timed out; this says at once what went wrong.
+                match tokio::time::timeout(CONNECT_TIMEOUT, <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)).await {
+                    Ok(Ok(probe)) => {
+                        let _ = sqlx::Connection::close(probe).await;
+                    }
+                    Ok(Err(e)) => return Err(fail(e)),
+                    Err(_) => return Err(fail(sqlx::Error::PoolTimedOut)),
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(CONNECT_TIMEOUT)
