@@ -63,22 +63,29 @@ pub struct Facts {
 /// encode. `source` is the text under `span` as written (escapes and
 /// indentation included), used to point at the exact character.
 pub fn measure_text(text: &str, span: Span, source: &str, unencodable: &mut Vec<(Span, char)>) -> Size {
-    let mut size = Size::default();
+    let mut size = Size {
+        chars: text.chars().count(),
+        bytes: 0,
+    };
+    if text.is_ascii() {
+        size.bytes = text.len();
+        return size;
+    }
+    // EUC-KR keeps no state between characters: the whole text is encoded
+    // in a few calls, stopping only at characters it cannot encode.
     let mut encoder = encoding_rs::EUC_KR.new_encoder();
-    let mut buf = [0u8; 8];
-    for (i, c) in text.char_indices() {
-        size.chars += 1;
-        if c.is_ascii() {
-            size.bytes += 1;
-            continue;
-        }
-        let mut tmp = [0u8; 4];
-        let s = c.encode_utf8(&mut tmp);
-        let (result, _, written) = encoder.encode_from_utf8_without_replacement(s, &mut buf, false);
+    let mut buf = [0u8; 512];
+    let mut done = 0;
+    while let Some(rest) = text.get(done..) {
+        let (result, read, written) = encoder.encode_from_utf8_without_replacement(rest, &mut buf, false);
+        size.bytes += written;
+        done += read;
         match result {
-            encoding_rs::EncoderResult::InputEmpty => size.bytes += written,
-            _ => {
+            encoding_rs::EncoderResult::InputEmpty => break,
+            encoding_rs::EncoderResult::OutputFull => {}
+            encoding_rs::EncoderResult::Unmappable(c) => {
                 size.bytes += 2;
+                let i = done - c.len_utf8();
                 // The k-th `c` of the text is the k-th `c` of its source: no
                 // escape or indentation produces a non-ASCII character.
                 let k = text[..i].matches(c).count();
