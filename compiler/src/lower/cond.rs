@@ -145,6 +145,12 @@ impl<'p> Lowerer<'p> {
                 let sql = match op {
                     CmpOp::Eq if loose => format!("({})", self.dialect.loose_key_eq(&l, &r)),
                     CmpOp::Ne if loose => format!("(NOT ({}))", self.dialect.loose_key_eq(&l, &r)),
+                    _ if loose => format!(
+                        "({} {} {})",
+                        self.dialect.key_as_number(&l),
+                        cmp(*op),
+                        self.dialect.key_as_number(&r)
+                    ),
                     _ => format!("({l}{order} {} {r}{order})", cmp(*op)),
                 };
                 self.two_valued(sql, neg)

@@ -65,6 +65,12 @@ pub trait Dialect: Sync {
         format!("{column} = {value}")
     }
 
+    /// A key read as a number for `<`, `<=`, `>`, `>=` where one side is a
+    /// JSON property or a trigger parameter: the database may hold the key
+    /// as an integer or as text (DESIGN §3.2), and both databases must
+    /// order 9 before 10.
+    fn key_as_number(&self, key: &str) -> String;
+
     /// `a = b` for two keys neither of which is a key column (a JSON
     /// property, a trigger parameter): equal when their text is, so the
     /// integer 27 from JSON matches a trigger's key read back as `"27"`.
@@ -163,6 +169,9 @@ impl Dialect for Sqlite {
     fn real_div(&self, a: &str, b: &str) -> String {
         format!("(CAST({a} AS REAL) / {b})")
     }
+    fn key_as_number(&self, key: &str) -> String {
+        format!("CAST({key} AS NUMERIC)")
+    }
     fn loose_key_eq(&self, a: &str, b: &str) -> String {
         // Without a column on either side SQLite applies no affinity, and
         // the integer 27 is not the text '27'.
@@ -224,6 +233,9 @@ impl Dialect for Postgres {
     }
     fn key_eq(&self, column: &str, value: &str) -> String {
         format!("{column}::text = ({value})::text")
+    }
+    fn key_as_number(&self, key: &str) -> String {
+        format!("({key})::text::numeric")
     }
     fn text_order(&self) -> &'static str {
         " COLLATE \"C\""
