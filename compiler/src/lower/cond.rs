@@ -204,8 +204,16 @@ impl<'p> Lowerer<'p> {
                 return sql;
             }
         }
-        let parts: Vec<String> = items.iter().map(|i| self.cond(i, props, neg)).collect();
-        format!("({})", parts.join(op))
+        let mut sql = String::from("(");
+        for (n, item) in items.iter().enumerate() {
+            if n > 0 {
+                sql.push_str(op);
+            }
+            let part = self.cond(item, props, neg);
+            sql.push_str(&part);
+        }
+        sql.push(')');
+        sql
     }
 
     fn two_valued(&self, sql: String, neg: bool) -> String {
@@ -480,24 +488,28 @@ impl<'p> Lowerer<'p> {
     /// the customer row when `correlated`. Returns the time column too.
     fn event_rows(&mut self, ev: &EventModel, alias: &str, correlated: bool) -> (String, Vec<String>, String) {
         let (source, customer_col, time_col, kind) = self.storage(ev);
-        let time = format!("{alias}.{}", self.q(&time_col));
+        let time = format!("{alias}.{}", self.q(time_col));
         let mut wheres = Vec::new();
         if correlated {
-            wheres.push(format!("{alias}.{} = {}", self.q(&customer_col), self.customer_key()));
+            wheres.push(format!("{alias}.{} = {}", self.q(customer_col), self.customer_key()));
         }
         if let Some((type_col, name)) = kind {
-            let ph = self.param(Param::Text { value: name });
+            let ph = self.param(Param::Text { value: name.to_string() });
             let ph = self.dialect.typed_param(&ph, &FieldType::Text { max: None });
-            wheres.push(format!("{alias}.{} = {ph}", self.q(&type_col)));
+            wheres.push(format!("{alias}.{} = {ph}", self.q(type_col)));
         }
         let now = self.time_param(Param::Now);
         wheres.push(format!("{time} <= {now}"));
-        (format!("{} {alias}", self.q(&source)), wheres, time)
+        (format!("{} {alias}", self.q(source)), wheres, time)
     }
 
     /// (table, customer column, time column, Some((type column, event name)) for the shared table)
-    fn storage(&self, ev: &EventModel) -> (String, String, String, Option<(String, String)>) {
-        match (&ev.storage, &self.program.schema.events_table) {
+    fn storage<'a>(&self, ev: &'a EventModel) -> (&'a str, &'a str, &'a str, Option<(&'a str, &'a str)>)
+    where
+        'p: 'a,
+    {
+        let program: &'p Program<'p> = self.program;
+        match (&ev.storage, &program.schema.events_table) {
             (
                 EventStorage::Own {
                     source,
@@ -505,19 +517,9 @@ impl<'p> Lowerer<'p> {
                     time_column,
                 },
                 _,
-            ) => (source.clone(), customer_column.clone(), time_column.clone(), None),
-            (EventStorage::Shared, Some(t)) => (
-                t.source.clone(),
-                t.customer_column.clone(),
-                t.time_column.clone(),
-                Some((t.type_column.clone(), ev.name.clone())),
-            ),
-            (EventStorage::Shared, None) => (
-                "events".into(),
-                "customer_id".into(),
-                "occurred_at".into(),
-                Some(("kind".into(), ev.name.clone())),
-            ),
+            ) => (source, customer_column, time_column, None),
+            (EventStorage::Shared, Some(t)) => (&t.source, &t.customer_column, &t.time_column, Some((&t.type_column, &ev.name))),
+            (EventStorage::Shared, None) => ("events", "customer_id", "occurred_at", Some(("kind", &ev.name))),
         }
     }
 
@@ -581,7 +583,7 @@ impl<'p> Lowerer<'p> {
             return format!(
                 "({} IN (SELECT {a}.{} FROM {from} WHERE {body}))",
                 self.customer_key(),
-                self.q(&customer_col)
+                self.q(customer_col)
             );
         }
         let Some(count) = &did.count else {
@@ -703,7 +705,7 @@ impl<'p> Lowerer<'p> {
                 wheres.extend(self.window(w, &time));
             }
             let (_, customer_col, _, _) = self.storage(ev);
-            let customer = format!("{a}.{}", self.q(&customer_col));
+            let customer = format!("{a}.{}", self.q(customer_col));
             let p = ev.prop(prop).map(|p| self.prop_sql(ev, &a, p)).unwrap_or_else(|| "NULL".into());
             let cte = RfmScores {
                 name,

@@ -185,7 +185,7 @@ impl Lowerer<'_> {
             None => self.value(rhs, props, Some(&lt)),
         };
         let (_, customer_col, _, _) = self.storage(ev);
-        let cust = format!("{a}.{}", self.q(&customer_col));
+        let cust = format!("{a}.{}", self.q(customer_col));
         // An interval needs two events: say so first, so that the database
         // skips the arithmetic for one-time buyers (the CASE inside keeps it
         // exact whatever order it evaluates in).
@@ -220,7 +220,7 @@ impl Lowerer<'_> {
             value: i64::try_from(count.n.value).unwrap_or(i64::MAX),
         });
         let (_, customer_col, _, _) = self.storage(ev);
-        let cust = format!("{a}.{}", self.q(&customer_col));
+        let cust = format!("{a}.{}", self.q(customer_col));
         Some(format!(
             "({} IN (SELECT {cust} FROM {from} WHERE {} GROUP BY {cust} HAVING COUNT(*) {op} {n}))",
             self.customer_key(),
