@@ -298,3 +298,60 @@ async fn every_form_runs_on_sqlite_and_postgres_with_the_same_rows() {
     sqlite.close().await;
     postgres.close().await;
 }
+
+/// On PostgreSQL a `ref` hop from a trigger property compares the lookup
+/// table's key as text (it may be an integer or a text column); the index
+/// `camp explain` recommends for it must be one the planner can use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recommended_key_text_index_serves_trigger_lookups_on_postgres() {
+    let ws = forms_workspace();
+    let analysis = camp_compiler::analyze(&ws);
+    let program = checked_program(&analysis);
+    let server = TestPostgres::start().expect("PostgreSQL starts");
+    let url = server.create_database("lookups").await.expect("database created");
+    let db = Database::connect(&url).await.expect("postgres connects");
+    sample::generate(&db, &program.schema, &SampleSpec::new(50, now()), |_| {})
+        .await
+        .expect("sample data");
+    let Some((_, (_, campaign))) = program.campaigns.iter().find(|(name, _)| **name == "f_trigger") else {
+        panic!("tests/sql/forms.camp has f_trigger");
+    };
+    let queries = queries::campaign_queries(&program, campaign, &Postgres);
+    let recommended: Vec<String> = queries.indexes.iter().filter(|i| i.contains("key_text")).cloned().collect();
+    assert_eq!(
+        recommended,
+        vec![r#"CREATE INDEX IF NOT EXISTS "camp_products_key_text" ON "products" (("id"::text));"#.to_string()],
+        "{:?}",
+        queries.indexes
+    );
+    let check = queries.check.expect("an event-triggered campaign has a check query");
+    let mut props = Map::new();
+    props.insert("product".into(), Json::from(1));
+    props.insert("price".into(), Json::from(20_000));
+    let trigger = TriggerEvent { time: now(), props };
+    let key = Key::Int(1);
+    let binds = Bindings {
+        now: now(),
+        customer: Some(&key),
+        trigger: Some(&trigger),
+    }
+    .resolve(&check.params)
+    .expect("binds");
+    let plan = |db: Database, binds: Vec<camp_runtime::binds::BindValue>, sql: String| async move {
+        let mut tx = db.begin().await.expect("begin");
+        // A small table is scanned whatever the indexes: ask whether the index can serve.
+        tx.execute("SET LOCAL enable_seqscan = off", &[]).await.expect("set");
+        let rows = tx.rows(&format!("EXPLAIN {sql}"), &binds).await.expect("explain");
+        rows.iter()
+            .filter_map(|r| r.first().cloned())
+            .map(|c| format!("{c:?}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let before = plan(db.clone(), binds.clone(), check.sql.clone()).await;
+    assert!(!before.contains("camp_products_key_text"), "{before}");
+    assert!(before.contains("Seq Scan on products"), "without the index, a scan: {before}");
+    db.execute_all(&recommended).await.expect("the recommended index");
+    let after = plan(db.clone(), binds, check.sql.clone()).await;
+    assert!(after.contains("camp_products_key_text"), "the index serves the lookup: {after}");
+}

@@ -71,6 +71,12 @@ pub trait Dialect: Sync {
     /// order 9 before 10.
     fn key_as_number(&self, key: &str) -> String;
 
+    /// The index a lookup by a key's text wants (see `key_eq`), when the
+    /// key column's own index does not serve it.
+    fn key_text_index(&self, _table: &str, _key: &str) -> Option<String> {
+        None
+    }
+
     /// `a = b` for two keys neither of which is a key column (a JSON
     /// property, a trigger parameter): equal when their text is, so the
     /// integer 27 from JSON matches a trigger's key read back as `"27"`.
@@ -236,6 +242,10 @@ impl Dialect for Postgres {
     }
     fn key_as_number(&self, key: &str) -> String {
         format!("({key})::text::numeric")
+    }
+    fn key_text_index(&self, table: &str, key: &str) -> Option<String> {
+        // The expression is written as `key_eq` writes it, so the planner matches them.
+        Some(self.create_index(&format!("camp_{table}_key_text"), table, &[format!("({}::text)", self.quote(key))]))
     }
     fn text_order(&self) -> &'static str {
         " COLLATE \"C\""

@@ -3,7 +3,8 @@
 
 use super::Dialect;
 use crate::program::Program;
-use crate::schema::EventStorage;
+use crate::schema::{EventModel, EventStorage};
+use crate::types::FieldType;
 use camp_grammar::ast::{Expr, ExprKind, WindowKind};
 use std::collections::BTreeSet;
 
@@ -103,4 +104,82 @@ pub fn recommend(program: &Program, dialect: &dyn Dialect, events: &BTreeSet<Str
         }
     }
     out.into_iter().collect()
+}
+
+/// Lookup tables reached through a key that is not a column: a trigger
+/// property (`trigger.product.name`), or a JSON property of the shared
+/// events table (`did cart_add where product.category == beauty`). Those
+/// keys may be integers or text (DESIGN §3.2), so PostgreSQL compares them
+/// as text, which only an index on the key's text serves. `conds` pairs each
+/// condition with whether bare names in it are trigger properties (the
+/// trigger's `where`).
+pub fn loose_lookups<'p>(
+    program: &'p Program,
+    trigger: Option<&EventModel>,
+    conds: &[(&Expr, bool)],
+    render_paths: &[&str],
+) -> BTreeSet<(&'p str, &'p str)> {
+    let mut out = BTreeSet::new();
+    let hop = |event: Option<&EventModel>, prop: &str, out: &mut BTreeSet<(&'p str, &'p str)>| {
+        let Some(FieldType::Ref(table)) = event.and_then(|e| e.prop(prop)).map(|f| &f.ty) else {
+            return;
+        };
+        if let Some(t) = program.schema.table(table) {
+            out.insert((t.source.as_str(), t.key.as_str()));
+        }
+    };
+    for path in render_paths {
+        let segments: Vec<&str> = path.split('.').collect();
+        if let ["trigger", prop, _, ..] = segments.as_slice() {
+            hop(trigger, prop, &mut out);
+        }
+    }
+    // (expression, the event whose properties bare names are)
+    let mut stack: Vec<(&Expr, Option<&EventModel>)> = conds
+        .iter()
+        .map(|(e, trigger_props)| (*e, if *trigger_props { trigger } else { None }))
+        .collect();
+    let mut seen_segments = BTreeSet::new();
+    let shared = |name: &str| program.schema.event(name).filter(|e| matches!(e.storage, EventStorage::Shared));
+    while let Some((e, props)) = stack.pop() {
+        match &e.kind {
+            ExprKind::Or(items) | ExprKind::And(items) => stack.extend(items.iter().map(|i| (i, props))),
+            ExprKind::Not(i) | ExprKind::Neg(i) | ExprKind::DaysSince(i) => stack.push((i, props)),
+            ExprKind::Compare { lhs, rhs, .. } => stack.extend([(&**lhs, props), (&**rhs, props)]),
+            ExprKind::In { value, list, .. } => {
+                stack.push((value, props));
+                stack.extend(list.iter().map(|i| (i, props)));
+            }
+            ExprKind::IsNull { value, .. } => stack.push((value, props)),
+            ExprKind::Contains { value, needle } => stack.extend([(&**value, props), (&**needle, props)]),
+            ExprKind::Arith { first, rest } => {
+                stack.push((first, props));
+                stack.extend(rest.iter().map(|(_, i)| (i, props)));
+            }
+            ExprKind::Did(d) => {
+                if let Some(f) = d.filter.as_deref() {
+                    stack.push((f, shared(&d.event.name)));
+                }
+            }
+            ExprKind::Aggregate(a) => {
+                if let Some(f) = a.filter.as_deref() {
+                    stack.push((f, shared(&a.event.name)));
+                }
+            }
+            ExprKind::Path(p) => match p.segments.as_slice() {
+                [root, prop, _, ..] if root.name == "trigger" => hop(trigger, &prop.name, &mut out),
+                [prop, _, ..] => hop(props, &prop.name, &mut out),
+                [name] => {
+                    if let Some(seg) = program.segments.get(name.name.as_str()) {
+                        if seen_segments.insert(name.name.as_str()) {
+                            stack.push((&seg.cond, None));
+                        }
+                    }
+                }
+                [] => {}
+            },
+            _ => {}
+        }
+    }
+    out
 }

@@ -193,6 +193,13 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
     all.extend(exits.iter().copied());
     all.extend(branches_src.iter().copied());
     let used = indexes::events_used(program, &all);
+    let mut indexes = indexes::recommend(program, dialect, &used);
+    let mut loose: Vec<(&Expr, bool)> = conds.clone();
+    loose.extend(exits.iter().chain(&branches_src).map(|e| (*e, false)));
+    let render_paths: Vec<&str> = columns.iter().map(|c| c.path.as_str()).collect();
+    for (table, key) in indexes::loose_lookups(program, trigger, &loose, &render_paths) {
+        indexes.extend(dialect.key_text_index(table, key));
+    }
     CampaignQueries {
         population,
         check,
@@ -200,7 +207,7 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
         branches,
         render,
         columns,
-        indexes: indexes::recommend(program, dialect, &used),
+        indexes,
     }
 }
 
