@@ -5,11 +5,13 @@
 //! message delivered twice carries the same idempotency key and body. On
 //! SQLite and on PostgreSQL.
 
-use camp_runtime::db::CellsExt;
+mod daemon;
+
 use camp_runtime::receiver::{Receiver, Reply};
 use camp_runtime::sample::{self, SampleSpec};
 use camp_runtime::testing::TestPostgres;
 use camp_runtime::Database;
+use daemon::count;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -31,20 +33,6 @@ message crash_note {
   "#{고객명}님, 새 소식이 있어요."
 }
 "##;
-
-fn workspace(dir: &Path, hook: &str) {
-    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop");
-    std::fs::create_dir_all(dir.join("campaigns")).expect("folders");
-    for f in ["schema.camp", "policy.camp"] {
-        std::fs::copy(shop.join(f), dir.join(f)).expect("copy");
-    }
-    std::fs::write(dir.join("campaigns/crash.camp"), CAMPAIGN).expect("campaign");
-    std::fs::write(
-        dir.join("camp.toml"),
-        format!("[workspace]\nname = \"crash\"\n\n[channels.push]\ntype = \"webhook\"\nurl = \"{hook}\"\ntimeout_ms = 2000\n"),
-    )
-    .expect("camp.toml");
-}
 
 fn spawn(dir: &Path, url: &str, log: &Path) -> Child {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
@@ -70,25 +58,20 @@ impl Lcg {
     }
 }
 
-async fn count(db: &Database, sql: &str) -> i64 {
-    db.rows(sql, &[]).await.expect(sql).first().and_then(|r| r.int(0)).unwrap_or(-1)
-}
-
 async fn crash(url: String, t: impl Fn(&str) -> String) {
     let receiver = Receiver::start(|_| Reply::After(Duration::from_millis(1), 200))
         .await
         .expect("receiver");
     let dir = tempfile::tempdir().expect("temp dir");
-    workspace(dir.path(), &receiver.url);
+    let hook = &receiver.url;
+    daemon::workspace(
+        dir.path(),
+        "crash.camp",
+        CAMPAIGN,
+        &format!("[workspace]\nname = \"crash\"\n\n[channels.push]\ntype = \"webhook\"\nurl = \"{hook}\"\ntimeout_ms = 2000\n"),
+    );
     let db = Database::create(&url).await.expect("database");
-    let analysis = {
-        let mut ws = camp_compiler::Workspace::new();
-        for f in ["schema.camp", "policy.camp", "campaigns/crash.camp"] {
-            let text = std::fs::read_to_string(dir.path().join(f)).expect("read");
-            ws.add(f.to_string(), camp_compiler::Input::Text(text));
-        }
-        camp_compiler::analyze(&ws)
-    };
+    let analysis = daemon::analysis(dir.path(), "crash.camp");
     let schema = camp_compiler::program::Program::new(&analysis).expect("checks").schema;
     let spec = SampleSpec::new(
         RECIPIENTS,

@@ -6,11 +6,13 @@
 //! `/healthz` and `/metrics` answer; SIGTERM stops it cleanly. On SQLite
 //! and on PostgreSQL.
 
+mod daemon;
+
 use camp_runtime::db::CellsExt;
 use camp_runtime::sample::{self, SampleSpec};
 use camp_runtime::testing::TestPostgres;
 use camp_runtime::Database;
-use std::path::Path;
+use daemon::count;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,20 +32,6 @@ message cart_ping_note {
 
 /// Noon in Seoul: no quiet hours apply.
 const NOW: &str = "2026-11-23T03:00:00Z";
-
-fn workspace(dir: &Path) {
-    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop");
-    std::fs::create_dir_all(dir.join("campaigns")).expect("folders");
-    for f in ["schema.camp", "policy.camp"] {
-        std::fs::copy(shop.join(f), dir.join(f)).expect("copy");
-    }
-    std::fs::write(dir.join("campaigns/ping.camp"), CAMPAIGN).expect("campaign");
-    std::fs::write(
-        dir.join("camp.toml"),
-        "[workspace]\nname = \"http\"\n\n[channels.push]\ntype = \"file\"\npath = \"push.jsonl\"\n",
-    )
-    .expect("camp.toml");
-}
 
 /// A port nobody listens on right now.
 fn free_port() -> u16 {
@@ -90,22 +78,16 @@ async fn status_of(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, 
     (status, r.text().await.unwrap_or_default())
 }
 
-async fn count(db: &Database, sql: &str) -> i64 {
-    db.rows(sql, &[]).await.expect(sql).first().and_then(|r| r.int(0)).unwrap_or(-1)
-}
-
 async fn http(url: String, t: impl Fn(&str) -> String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    workspace(dir.path());
+    daemon::workspace(
+        dir.path(),
+        "ping.camp",
+        CAMPAIGN,
+        "[workspace]\nname = \"http\"\n\n[channels.push]\ntype = \"file\"\npath = \"push.jsonl\"\n",
+    );
     let db = Database::create(&url).await.expect("database");
-    let analysis = {
-        let mut ws = camp_compiler::Workspace::new();
-        for f in ["schema.camp", "policy.camp", "campaigns/ping.camp"] {
-            let text = std::fs::read_to_string(dir.path().join(f)).expect("read");
-            ws.add(f.to_string(), camp_compiler::Input::Text(text));
-        }
-        camp_compiler::analyze(&ws)
-    };
+    let analysis = daemon::analysis(dir.path(), "ping.camp");
     let schema = camp_compiler::program::Program::new(&analysis).expect("checks").schema;
     let spec = SampleSpec::new(50, camp_runtime::binds::parse_instant(NOW).expect("instant"));
     sample::generate(&db, &schema, &spec, |_| {}).await.expect("sample data");
