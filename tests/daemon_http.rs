@@ -13,6 +13,7 @@ use camp_runtime::sample::{self, SampleSpec};
 use camp_runtime::testing::TestPostgres;
 use camp_runtime::Database;
 use daemon::count;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,54 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// `camp run` on the workspace in `dir`, listening on a free port; the
+    /// daemon and its base URL.
+    fn spawn(dir: &Path, url: &str) -> (Daemon, String) {
+        let port = free_port();
+        let log = dir.join("daemon.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_camp"))
+            .arg("run")
+            .arg(dir)
+            .args(["--database", url, "--now", NOW, "--listen", &format!("127.0.0.1:{port}")])
+            .env("CAMP_TICK_MS", "50")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("camp run starts");
+        (Daemon { child, log }, format!("http://127.0.0.1:{port}"))
+    }
+
+    /// Waits until `/healthz` answers with `status`.
+    async fn wait_for_health(&mut self, client: &reqwest::Client, base: &str, status: u16) {
+        let started = Instant::now();
+        loop {
+            self.assert_running(&format!("before /healthz said {status}"));
+            if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+                if r.status().as_u16() == status {
+                    return;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "/healthz never said {status}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM, then a clean exit.
+    fn stop(mut self) {
+        let term = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(term.success());
+        let exit = self.child.wait().expect("exit");
+        assert!(exit.success(), "a clean stop on SIGTERM: {exit}\n{}", self.log());
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -66,6 +115,10 @@ impl Drop for Daemon {
     }
 }
 
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client")
+}
+
 async fn status_of(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, String) {
     let r = client
         .post(url)
@@ -78,63 +131,75 @@ async fn status_of(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, 
     (status, r.text().await.unwrap_or_default())
 }
 
+/// The shop with 50 sample customers, the campaign in `dir`, and the first
+/// product and customer.
+struct Shop {
+    db: Database,
+    product_id: i64,
+    product_name: String,
+    customer_id: i64,
+    customer_name: String,
+}
+
+impl Shop {
+    async fn prepare(dir: &Path, url: &str) -> Shop {
+        daemon::workspace(
+            dir,
+            "ping.camp",
+            CAMPAIGN,
+            "[workspace]\nname = \"http\"\n\n[channels.push]\ntype = \"file\"\npath = \"push.jsonl\"\n",
+        );
+        let db = Database::create(url).await.expect("database");
+        let analysis = daemon::analysis(dir, "ping.camp");
+        let schema = camp_compiler::program::Program::new(&analysis).expect("checks").schema;
+        let spec = SampleSpec::new(50, camp_runtime::binds::parse_instant(NOW).expect("instant"));
+        sample::generate(&db, &schema, &spec, |_| {}).await.expect("sample data");
+        let first = |table: &str| {
+            let db = db.clone();
+            let sql = format!("SELECT id, name FROM {table} ORDER BY id LIMIT 1");
+            async move {
+                let rows = db.rows(&sql, &[]).await.expect(&sql);
+                let (Some(id), Some(name)) = (rows[0].int(0), rows[0].text(1)) else {
+                    panic!("the sample data has {sql}");
+                };
+                (id, name)
+            }
+        };
+        let (product_id, product_name) = first("products").await;
+        let (customer_id, customer_name) = first("customers").await;
+        Shop {
+            db,
+            product_id,
+            product_name,
+            customer_id,
+            customer_name,
+        }
+    }
+
+    /// A cart event that triggers the campaign.
+    fn cart_event(&self) -> Vec<u8> {
+        format!(
+            r#"{{"type":"cart_add","customer":{},"properties":{{"product":{},"price":15000}}}}"#,
+            self.customer_id, self.product_id
+        )
+        .into_bytes()
+    }
+}
+
 async fn http(url: String, t: impl Fn(&str) -> String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    daemon::workspace(
-        dir.path(),
-        "ping.camp",
-        CAMPAIGN,
-        "[workspace]\nname = \"http\"\n\n[channels.push]\ntype = \"file\"\npath = \"push.jsonl\"\n",
-    );
-    let db = Database::create(&url).await.expect("database");
-    let analysis = daemon::analysis(dir.path(), "ping.camp");
-    let schema = camp_compiler::program::Program::new(&analysis).expect("checks").schema;
-    let spec = SampleSpec::new(50, camp_runtime::binds::parse_instant(NOW).expect("instant"));
-    sample::generate(&db, &schema, &spec, |_| {}).await.expect("sample data");
-    let product = db
-        .rows("SELECT id, name FROM products ORDER BY id LIMIT 1", &[])
-        .await
-        .expect("a product");
-    let (Some(product_id), Some(product_name)) = (product[0].int(0), product[0].text(1)) else {
-        panic!("the sample data has products");
-    };
-    let customer = db
-        .rows("SELECT id, name FROM customers ORDER BY id LIMIT 1", &[])
-        .await
-        .expect("a customer");
-    let (Some(customer_id), Some(customer_name)) = (customer[0].int(0), customer[0].text(1)) else {
-        panic!("the sample data has customers");
-    };
+    let Shop {
+        db,
+        product_id,
+        product_name,
+        customer_id,
+        customer_name,
+    } = Shop::prepare(dir.path(), &url).await;
 
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let log = dir.path().join("daemon.log");
-    let log_file = std::fs::File::create(&log).expect("log file");
-    let mut daemon = Daemon {
-        child: Command::new(env!("CARGO_BIN_EXE_camp"))
-            .arg("run")
-            .arg(dir.path())
-            .args(["--database", &url, "--now", NOW, "--listen", &format!("127.0.0.1:{port}")])
-            .env("CAMP_TICK_MS", "50")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("camp run starts"),
-        log,
-    };
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
-
-    // Up: /healthz answers.
+    let (mut daemon, base) = Daemon::spawn(dir.path(), &url);
+    let client = client();
     let started = Instant::now();
-    loop {
-        daemon.assert_running("before it listened");
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            assert_eq!(r.status().as_u16(), 200);
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the daemon never listened");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    daemon.wait_for_health(&client, &base, 200).await;
 
     // What a broken client or a stranger may send: each refused with 400 and a reason.
     let events = format!("{base}/v1/events");
@@ -241,13 +306,7 @@ async fn http(url: String, t: impl Fn(&str) -> String) {
     assert!(metrics.contains("camp_receipts_total 1"), "{metrics}");
 
     // A clean stop.
-    let term = Command::new("kill")
-        .args(["-TERM", &daemon.child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(term.success());
-    let exit = daemon.child.wait().expect("exit");
-    assert!(exit.success(), "a clean stop on SIGTERM: {exit}\n{}", daemon.log());
+    daemon.stop();
     let daemons = t("daemons");
     assert_eq!(
         count(&db, &format!("SELECT COUNT(*) FROM {daemons}")).await,
@@ -268,4 +327,51 @@ async fn the_http_side_survives_bad_input_and_sends_on_good_events_on_postgres()
     let server = TestPostgres::start().expect("PostgreSQL starts");
     let url = server.create_database("http").await.expect("database");
     http(url, |name| format!("\"camp\".{name}")).await;
+}
+
+/// The database goes away under a running daemon: it keeps running, says
+/// so on `/healthz` and refuses events with 503 (the client retries); once
+/// the server is back it is healthy again and sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_rides_out_a_postgres_outage() {
+    let server = TestPostgres::start().expect("PostgreSQL starts");
+    let url = server.create_database("outage").await.expect("database");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shop = Shop::prepare(dir.path(), &url).await;
+    let (mut daemon, base) = Daemon::spawn(dir.path(), &url);
+    let client = client();
+    daemon.wait_for_health(&client, &base, 200).await;
+
+    server.halt().expect("PostgreSQL stops");
+    daemon.wait_for_health(&client, &base, 503).await;
+    let events = format!("{base}/v1/events");
+    let (status, text) = status_of(&client, &events, shop.cart_event()).await;
+    assert_eq!(status, 503, "an event that cannot be stored is refused, not lost: {text}");
+    // Several failed ticks later, still there.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    daemon.assert_running("during the outage");
+
+    server.resume().expect("PostgreSQL starts again");
+    daemon.wait_for_health(&client, &base, 200).await;
+    let (status, text) = status_of(&client, &events, shop.cart_event()).await;
+    assert_eq!(status, 202, "{text}");
+    let out = dir.path().join("push.jsonl");
+    let started = Instant::now();
+    while std::fs::read_to_string(&out).unwrap_or_default().lines().count() < 1 {
+        daemon.assert_running("after the outage");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "nothing was sent after the outage:\n{}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let line = std::fs::read_to_string(&out).unwrap_or_default();
+    let sent: serde_json::Value = serde_json::from_str(line.lines().next().unwrap_or_default()).expect("a JSON line");
+    assert_eq!(
+        sent["body"],
+        format!("{}님, 장바구니에 {}을 담으셨어요.", shop.customer_name, shop.product_name)
+    );
+    daemon.stop();
+    drop(shop);
 }

@@ -41,12 +41,37 @@ impl TestPostgres {
                 .arg(&data)
                 .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"]);
         })?;
+        server.resume()?;
+        server.watchdog();
+        Ok(server)
+    }
+
+    /// Stops the server, cutting every connection, as an outage looks to
+    /// its clients; [`TestPostgres::resume`] brings it back. A fast stop,
+    /// not an immediate one: this server runs without fsync and with
+    /// asynchronous commit, so an immediate stop could lose committed work
+    /// that a real server keeps.
+    pub fn halt(&self) -> Result<(), String> {
+        self.stop_with("fast")
+    }
+
+    fn stop_with(&self, mode: &str) -> Result<(), String> {
+        let data = self.data_dir();
+        self.pg("pg_ctl", |c| {
+            c.arg("-D").arg(&data).args(["-m", mode, "-w", "stop"]);
+        })
+    }
+
+    /// Starts the server (again) on its port and data.
+    pub fn resume(&self) -> Result<(), String> {
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            server.dir.path().display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            self.port,
+            self.dir.path().display()
         );
-        let log = server.dir.path().join("server.log");
-        server.pg("pg_ctl", |c| {
+        let log = self.dir.path().join("server.log");
+        let data = self.data_dir();
+        self.pg("pg_ctl", |c| {
             c.arg("-D")
                 .arg(&data)
                 .arg("-o")
@@ -54,9 +79,7 @@ impl TestPostgres {
                 .arg("-l")
                 .arg(&log)
                 .args(["-w", "-t", "60", "start"]);
-        })?;
-        server.watchdog();
-        Ok(server)
+        })
     }
 
     /// A URL for the given database (`postgres` always exists).
@@ -125,10 +148,7 @@ impl TestPostgres {
 
 impl Drop for TestPostgres {
     fn drop(&mut self) {
-        let data = self.data_dir();
-        let _ = self.pg("pg_ctl", |c| {
-            c.arg("-D").arg(&data).args(["-m", "immediate", "-w", "stop"]);
-        });
+        let _ = self.stop_with("immediate");
     }
 }
 
