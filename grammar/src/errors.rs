@@ -5,6 +5,7 @@
 
 use crate::grammar::Rule;
 use crate::lex::{self, StringEnd};
+use crate::words::{EVERY_WORDS, VALUE_WORDS, WEEKDAYS};
 use crate::{Span, SyntaxError, SyntaxErrorKind};
 use pest::error::{ErrorVariant, InputLocation};
 
@@ -88,24 +89,6 @@ const CAMPAIGN_WORDS: &[&str] = &[
     "if",
 ];
 const POLICY_WORDS: &[&str] = &["timezone", "sender", "optout", "quiet", "cap", "lifecycle"];
-const PRIMARY_WORDS: &[&str] = &[
-    "not",
-    "did",
-    "count",
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "rfm",
-    "lifecycle",
-    "interval",
-    "last",
-    "first",
-    "days",
-    "now",
-    "true",
-    "false",
-];
 
 /// The label of every rule. No wildcard arm: a new rule must be described.
 fn describe(rule: Rule) -> Describe {
@@ -129,9 +112,9 @@ fn describe(rule: Rule) -> Describe {
         Rule::digits => d("digits", Number),
         Rule::placeholder_raw => d("a placeholder like `#{name}`", Any),
         Rule::inner_string => d("a text in double quotes", Quote),
-        Rule::primary => starts("a value", PRIMARY_WORDS),
+        Rule::primary => starts("a value", VALUE_WORDS),
         Rule::comparison_start => op("a comparison like `==` or `>=`", Symbol, &[]),
-        Rule::value_keyword => starts("a value", PRIMARY_WORDS),
+        Rule::value_keyword => starts("a value", VALUE_WORDS),
         // ---- lexical
         Rule::ident => d("a name", Word),
         Rule::int => d("a whole number like `3`", Number),
@@ -142,10 +125,7 @@ fn describe(rule: Rule) -> Describe {
         Rule::date_time => d("a date and time like `2026-12-01 11:00`", Number),
         Rule::ordinal => d("a day of the month like `1st`", Number),
         Rule::string => d("a text in double quotes", Quote),
-        Rule::day_name => kw(
-            "a weekday like `monday`",
-            &["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
-        ),
+        Rule::day_name => kw("a weekday like `monday`", WEEKDAYS),
         Rule::lbrace => d("`{`", Symbol),
         Rule::rbrace => d("`}`", Symbol),
         Rule::lparen => d("`(`", Symbol),
@@ -309,17 +289,7 @@ fn describe(rule: Rule) -> Describe {
         Rule::every_trigger => starts("`every .. at TIME`", &["every"]),
         Rule::every_spec => starts(
             "`day`, `weekday`, a weekday like `monday` or a day like `1st of month`",
-            &[
-                "day",
-                "weekday",
-                "monday",
-                "tuesday",
-                "wednesday",
-                "thursday",
-                "friday",
-                "saturday",
-                "sunday",
-            ],
+            EVERY_WORDS,
         ),
         Rule::day_of_month => d("a day like `1st of month`", Number),
         Rule::audience_setting => starts("`audience`", &["audience"]),
@@ -338,11 +308,11 @@ fn describe(rule: Rule) -> Describe {
         Rule::else_block => starts("`else`", &["else"]),
         Rule::exit_step => starts("`exit`", &["exit"]),
         // ---- conditions and values
-        Rule::expr | Rule::clause => starts("a condition", PRIMARY_WORDS),
+        Rule::expr | Rule::clause => starts("a condition", VALUE_WORDS),
         Rule::in_rhs => op("`in (..)`", Word, &["in", "not"]),
         Rule::is_null_rhs => op("`is null`", Word, &["is"]),
         Rule::contains_rhs => op("`contains`", Word, &["contains"]),
-        Rule::value => starts("a value", PRIMARY_WORDS),
+        Rule::value => starts("a value", VALUE_WORDS),
         Rule::did_expr => starts("`did EVENT`", &["did"]),
         Rule::did_where => starts("`where`", &["where"]),
         Rule::count_clause => starts("a count like `at least 3 times`", &["at", "exactly"]),

@@ -15,6 +15,7 @@
 pub mod ast;
 pub mod format;
 pub mod tokens;
+pub mod words;
 
 mod build;
 mod errors;

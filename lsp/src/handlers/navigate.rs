@@ -90,44 +90,20 @@ pub fn rename(server: &Server, p: lsp::RenameParams) -> HandlerResult<Option<lsp
     }))
 }
 
-/// Words the parser would take as names but that read as keywords.
+/// Words the parser would take as names but that read as keywords, beside
+/// the value keywords (`camp_grammar::words::VALUE_WORDS`).
 const RESERVED: &[&str] = &[
-    "and",
-    "or",
-    "not",
-    "did",
-    "count",
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "rfm",
-    "lifecycle",
-    "interval",
-    "last",
-    "first",
-    "days",
-    "now",
-    "true",
-    "false",
-    "in",
-    "is",
-    "null",
-    "contains",
-    "where",
-    "within",
-    "since",
-    "before",
-    "customer",
-    "trigger",
-    "sender",
-    "optout",
+    "and", "or", "in", "is", "null", "contains", "where", "within", "since", "before", "customer", "trigger", "sender", "optout",
 ];
 
 /// Whether `name` reads as a segment (in a condition) or a message (after
 /// `send`) everywhere the old name stood: checked with the parser itself.
 fn valid_name(what: &str, name: &str) -> bool {
-    if name.is_empty() || name.chars().any(char::is_whitespace) || RESERVED.contains(&name) {
+    if name.is_empty()
+        || name.chars().any(char::is_whitespace)
+        || RESERVED.contains(&name)
+        || camp_grammar::words::VALUE_WORDS.contains(&name)
+    {
         return false;
     }
     let parsed = match what {
