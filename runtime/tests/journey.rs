@@ -2,7 +2,6 @@
 //! clock: reminders at 24h, 48h and 72h after the cart, and an exit on
 //! purchase at each stage.
 
-mod common;
 mod support;
 
 use camp_runtime::channels::Recorder;

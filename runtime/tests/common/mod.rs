@@ -3,11 +3,14 @@
 
 #![allow(dead_code)]
 
-use camp_compiler::{Analysis, Input, Workspace};
+pub mod files;
+
+use camp_compiler::Analysis;
 use camp_runtime::sample::{self, SampleSpec};
 use camp_runtime::testing::TestPostgres;
 use camp_runtime::Database;
 use chrono::{DateTime, Utc};
+use files::{camp_workspace, errors};
 use std::path::{Path, PathBuf};
 
 pub fn shop_dir() -> PathBuf {
@@ -16,33 +19,8 @@ pub fn shop_dir() -> PathBuf {
 
 /// Every `.camp` file under `dir`, analyzed.
 pub fn analyze_dir(dir: &Path) -> Analysis {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable folder").flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "camp") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    let mut ws = Workspace::new();
-    for p in files {
-        ws.add(
-            p.display().to_string(),
-            Input::Text(std::fs::read_to_string(&p).expect("readable file")),
-        );
-    }
-    let analysis = camp_compiler::analyze(&ws);
-    let errors: Vec<String> = analysis
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{} {}", d.code.id, d.message))
-        .collect();
+    let analysis = camp_compiler::analyze(&camp_workspace(dir));
+    let errors = errors(&analysis);
     assert!(errors.is_empty(), "{} must check clean: {errors:?}", dir.display());
     analysis
 }

@@ -5,13 +5,17 @@
 
 use camp_compiler::plan::{self, Plan};
 use camp_compiler::program::Program;
-use camp_compiler::{Analysis, Input, Workspace};
+#[path = "../common/files.rs"]
+mod files;
+
+use camp_compiler::{Analysis, Input};
 use camp_runtime::binds::{parse_instant, BindValue};
 use camp_runtime::channels::{ChannelSet, Recorder};
 use camp_runtime::db::CellsExt;
 use camp_runtime::engine::{Options, Runner};
 use camp_runtime::Database;
 use chrono::{DateTime, Utc};
+use files::{camp_workspace, errors};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -21,37 +25,12 @@ pub fn t(s: &str) -> DateTime<Utc> {
 
 /// The shop's `.camp` files plus `extra` (name, text), analyzed; errors fail.
 pub fn workspace(extra: &[(&str, &str)]) -> Analysis {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop");
-    let mut files = Vec::new();
-    let mut stack = vec![dir];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable folder").flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "camp") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    let mut ws = Workspace::new();
-    for p in files {
-        ws.add(
-            p.display().to_string(),
-            Input::Text(std::fs::read_to_string(&p).expect("readable file")),
-        );
-    }
+    let mut ws = camp_workspace(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop"));
     for (name, text) in extra {
         ws.add(name.to_string(), Input::Text(text.to_string()));
     }
     let analysis = camp_compiler::analyze(&ws);
-    let errors: Vec<String> = analysis
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{} {}", d.code.id, d.message))
-        .collect();
+    let errors = errors(&analysis);
     assert!(errors.is_empty(), "the workspace must check clean: {errors:?}");
     analysis
 }
