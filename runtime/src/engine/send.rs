@@ -147,13 +147,14 @@ pub async fn decide(
         }
     }
 
+    let no_contact = Contact::default();
     for &i in &open {
         if verdicts[i].is_some() {
             continue;
         }
         let c = &cands[i];
-        let contact = contacts.get(&c.customer).cloned().unwrap_or_default();
-        verdicts[i] = Some(match render(runner, tx, now, c, &contact).await? {
+        let contact = contacts.get(&c.customer).unwrap_or(&no_contact);
+        verdicts[i] = Some(match render(runner, tx, now, c, contact).await? {
             Ok(payload) => Verdict::Send(payload),
             Err(e) => {
                 tracing::warn!(campaign = %c.plan.name, message = %c.message, error = %e, "a message could not be rendered; the send is dropped");
@@ -382,7 +383,9 @@ pub async fn record(
     }
     let mut out = Vec::new();
     let per_statement = (9_000 / COLUMNS.len()).max(1);
-    for chunk in rows.chunks(per_statement) {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<BindValue>> = rows.by_ref().take(per_statement).collect();
         let s = &runner.store;
         let mut sql = format!("INSERT INTO {} ({}) VALUES ", s.t.ledger, COLUMNS.join(", "));
         let mut n = 0;
@@ -401,7 +404,7 @@ pub async fn record(
             sql.push(')');
         }
         sql.push_str(" ON CONFLICT DO NOTHING RETURNING id, enrollment, step, attempt");
-        let binds: Vec<BindValue> = chunk.iter().flatten().cloned().collect();
+        let binds: Vec<BindValue> = chunk.into_iter().flatten().collect();
         for r in tx.rows(&sql, &binds).await? {
             let (Some(id), Some(e), Some(st), Some(a)) = (r.int(0), r.int(1), r.int(2), r.int(3)) else {
                 continue;
