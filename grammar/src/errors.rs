@@ -315,6 +315,8 @@ fn describe(rule: Rule) -> Describe {
         Rule::value => starts("a value", VALUE_WORDS),
         Rule::did_expr => starts("`did EVENT`", &["did"]),
         Rule::did_where => starts("`where`", &["where"]),
+        Rule::where_join => op("`and` or `or`", Word, &["and", "or"]),
+        Rule::where_operand => d("a property comparison like `price > 1000`", Word),
         Rule::count_clause => starts("a count like `at least 3 times`", &["at", "exactly"]),
         Rule::window => starts("a window like `within 7d`", &["within", "before", "since"]),
         Rule::aggregate => starts("an aggregate like `count(purchase)`", &["count", "sum", "avg", "min", "max"]),

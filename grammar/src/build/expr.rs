@@ -322,11 +322,8 @@ fn did(cx: &mut Ctx, p: &P) -> Build<Did> {
     for k in kids(p) {
         match k.as_rule() {
             Rule::ident => event = Some(cx.ident(&k)),
-            Rule::did_where => {
-                let c = kids(&k).find(|c| c.as_rule() == Rule::clause);
-                let c = cx.need(c, span, "condition")?;
-                out.filter = Some(Box::new(clause(cx, &c)?));
-            }
+            // Clauses joined by `and`/`or`, read as an `expr` is.
+            Rule::did_where => out.filter = Some(Box::new(expr(cx, &k)?)),
             Rule::count_clause => out.count = Some(count_clause(cx, &k)?),
             Rule::window => out.window = Some(window(cx, &k)?),
             _ => {}
