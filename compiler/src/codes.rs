@@ -69,6 +69,7 @@ codes! {
     NOT_PRINTABLE = "E0213", Error, "value cannot be printed in a message";
     BAD_SETTING = "E0214", Error, "invalid setting value";
     BAD_RFM_WINDOW = "E0215", Error, "rfm window that depends on the customer";
+    BAD_DATE_PATTERN = "E0216", Error, "date pattern letter that is not a field";
     WINDOW_IN_QUIET_HOURS = "E0301", Error, "send window fully inside quiet hours";
     TRIGGER_IN_QUIET_HOURS = "W0302", Warning, "scheduled time always inside quiet hours";
     CAP_ZERO = "E0303", Error, "cap of zero";

@@ -144,6 +144,19 @@ fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts
     let mut size = value.size;
     for filter in &p.filters {
         let name = filter.name.name.as_str();
+        if !FILTERS.contains(&name) {
+            sink.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_FILTER,
+                    scope.file,
+                    filter.name.span,
+                    format!("unknown filter `{name}`"),
+                    "no such filter",
+                )
+                .suggest(name, filter.name.span, FILTERS, "filter"),
+            );
+            return size.unwrap_or_default();
+        }
         let Some(current) = &ty else {
             sink.push(
                 Diagnostic::new(
@@ -213,6 +226,11 @@ fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts
                 .with_help(format!("write {usage}")),
             );
             return size.unwrap_or_default();
+        }
+        if name == "date" {
+            if let Some(arg) = filter.args.first() {
+                check_date_pattern(sink, scope.file, arg.span, &arg.value);
+            }
         }
         size = Some(match name {
             "won" => number_size(current).add(Size { chars: 1, bytes: 2 }),
@@ -423,6 +441,37 @@ fn number_size(ty: &FieldType) -> Size {
         FieldType::Int { max: None } | FieldType::Money { max: None } => Size::ascii(26),
         _ => Size::ascii(32),
     }
+}
+
+/// Letters that look like date fields in other tools (`YYYY-MM-DD`) but
+/// would print as written: the pattern letters are `y M d H h m s E a`.
+fn check_date_pattern(sink: &mut Sink, file: crate::source::FileId, span: Span, pattern: &str) {
+    let fixed: String = pattern
+        .chars()
+        .map(|c| match c {
+            'Y' => 'y',
+            'D' => 'd',
+            'S' => 's',
+            'A' => 'a',
+            'e' => 'E',
+            other => other,
+        })
+        .collect();
+    let Some(bad) = pattern.chars().find(|c| "YDSAe".contains(*c)) else {
+        return;
+    };
+    sink.push(
+        Diagnostic::new(
+            codes::BAD_DATE_PATTERN,
+            file,
+            span,
+            format!("`{bad}` is not a date field and would print as written"),
+            format!("`{bad}` prints as `{bad}`"),
+        )
+        .with_help(format!(
+            "write `date(\"{fixed}\")`: the fields are `yyyy` `yy` `M` `MM` `d` `dd` `H` `HH` `h` `hh` `m` `mm` `s` `ss` `E` `a`"
+        )),
+    );
 }
 
 /// The widest text a `date("..")` pattern prints: `yyyy` 4, `yy` 2, `M`
