@@ -297,7 +297,7 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
             enum_literal(sink, scope.file, &lt, rhs);
             enum_literal(sink, scope.file, &rt, lhs);
             if !lt.comparable_with(&rt) {
-                sink.push(mismatch(scope.file, lhs.span, &lt, rhs.span, &rt));
+                sink.push(mismatch(scope.file, lhs.span, &lt, rhs.span, &rt).with_help(write_instead(&lt, Some(*op), rhs)));
             } else if ordering && (matches!(lt, Ty::Enum(_) | Ty::Bool) || matches!(rt, Ty::Enum(_) | Ty::Bool)) {
                 sink.push(
                     Diagnostic::new(
@@ -318,7 +318,7 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
                 enum_literal(sink, scope.file, &vt, item);
                 let it = type_of(env, sink, scope, item, Some(&vt));
                 if !vt.comparable_with(&it) {
-                    sink.push(mismatch(scope.file, value.span, &vt, item.span, &it));
+                    sink.push(mismatch(scope.file, value.span, &vt, item.span, &it).with_help(write_instead(&vt, None, item)));
                 }
             }
             Ty::Bool
@@ -535,7 +535,42 @@ fn mismatch(file: FileId, lspan: Span, lt: &Ty, rspan: Span, rt: &Ty) -> Diagnos
         format!("this is {rt:#}"),
     )
     .with_label(file, lspan, format!("this is {lt:#}"))
-    .with_help(format!("compare the {lt} with {lt:#} value"))
+}
+
+/// The help of a mismatch: what to write on the right-hand side, with the
+/// values of an enum and the number a duration meant.
+fn write_instead(want: &Ty, op: Option<CmpOp>, written: &Expr) -> String {
+    let op = op.map(|op| match op {
+        CmpOp::Eq => "== ",
+        CmpOp::Ne => "!= ",
+        CmpOp::Lt => "< ",
+        CmpOp::Le => "<= ",
+        CmpOp::Gt => "> ",
+        CmpOp::Ge => ">= ",
+    });
+    let with_op = |v: &str| format!("write `{}{v}`", op.unwrap_or(""));
+    match (want, &written.kind) {
+        (Ty::Int | Ty::Decimal, ExprKind::Duration(d)) => {
+            let days = d.seconds() / 86_400;
+            if d.seconds() % 86_400 == 0 {
+                format!("{}: `days since ..` counts whole days, without a unit", with_op(&days.to_string()))
+            } else {
+                format!("compare with a number of days, e.g. {}", with_op(&days.max(1).to_string()))
+            }
+        }
+        (Ty::Enum(values), _) => {
+            let list: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+            format!("write one of {}", list.join(", "))
+        }
+        (Ty::Bool, _) => "write `true` or `false`, or use the condition itself".to_string(),
+        (Ty::Int | Ty::Money, _) => "write a whole number like `3` or `10_000`".to_string(),
+        (Ty::Decimal, _) => "write a number like `1.5`".to_string(),
+        (Ty::Text | Ty::Tz, _) => "write a text in double quotes, like `\"서울\"`".to_string(),
+        (Ty::Timestamp | Ty::Date, _) => "write a time like `now - 7d` or `last purchase`".to_string(),
+        (Ty::Duration, ExprKind::Int(n)) => format!("write a duration like `{n}d` or `{n}h`"),
+        (Ty::Duration, _) => "write a duration like `7d` or `24h`".to_string(),
+        (lt, _) => format!("compare the {lt} with {lt:#} value"),
+    }
 }
 
 fn window<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, w: &ast::Window) {
