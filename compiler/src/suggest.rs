@@ -30,13 +30,22 @@ where
                 format!("no {what} is defined")
             } else if all.len() <= 12 {
                 format!(
-                    "known {what}s: {}",
+                    "known {}: {}",
+                    plural(what),
                     all.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
                 )
             } else {
-                format!("check the spelling; {} {what}s are defined", all.len())
+                format!("check the spelling; {} {} are defined", all.len(), plural(what))
             }
         }
+    }
+}
+
+/// `property` -> `properties`, `filter` -> `filters`.
+fn plural(what: &str) -> String {
+    match what.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{stem}ies"),
+        _ => format!("{what}s"),
     }
 }
 
@@ -51,5 +60,12 @@ mod tests {
         assert_eq!(did_you_mean("marketing_consnet", names), Some("marketing_consent".into()));
         assert_eq!(did_you_mean("고객멍", names), Some("고객명".into()));
         assert_eq!(did_you_mean("zzzzzz", names), None);
+    }
+
+    #[test]
+    fn lists_known_names_in_plain_english() {
+        assert_eq!(help_for("zz", ["price", "product"], "property"), "known properties: `price`, `product`");
+        assert_eq!(help_for("zz", ["won"], "filter"), "known filters: `won`");
+        assert_eq!(help_for("zz", ["a"], "key"), "known keys: `a`");
     }
 }

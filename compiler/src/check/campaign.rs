@@ -540,7 +540,17 @@ fn ad_audience(
     kind: Option<&str>,
 ) {
     let required = s.audience.map(|a| compliance::required_consents(env, a, 0)).unwrap_or_default();
-    if required.is_empty() {
+    // A misspelt name in the audience (`customer.marketing_consnet`) is
+    // already reported once; it may well be the consent.
+    let misspelt = s.audience.is_some_and(|a| {
+        sink.diagnostics.iter().any(|d| {
+            d.code.id.starts_with("E01")
+                && d.primary.file == file
+                && d.primary.span.start >= a.span.start
+                && d.primary.span.end <= a.span.end
+        })
+    });
+    if required.is_empty() && !misspelt {
         let consent_fields: Vec<&str> = env
             .schema
             .customer

@@ -32,8 +32,8 @@ pub enum Trigger<'s> {
     },
     /// A scheduled campaign, pointing at its trigger (or its name).
     Scheduled { file: FileId, span: Span },
-    /// A segment: no trigger at all.
-    Segment,
+    /// A segment, by its name: no trigger at all.
+    Segment { defining: &'s str },
     /// A policy rule.
     Policy,
 }
@@ -82,7 +82,7 @@ pub fn no_trigger(sink: &mut Sink, scope: &Scope, span: Span) {
         Trigger::Scheduled { file, span } => d
             .with_label(file, span, "this campaign runs on a schedule, not on an event")
             .with_help("use `trigger on EVENT` to react to an event, or read the value from `customer`"),
-        Trigger::Segment => d.with_help("segments have no trigger: move this condition into the campaign's `audience`"),
+        Trigger::Segment { .. } => d.with_help("segments have no trigger: move this condition into the campaign's `audience`"),
         _ => d.with_help("use `customer.FIELD` instead"),
     };
     sink.push(d);
@@ -755,7 +755,15 @@ fn unknown_name(env: &Env, scope: &Scope, name: &Ident) -> Diagnostic {
         format!("customer fields need their prefix: write `customer.{}`", f.name)
     } else {
         let props: Vec<&str> = scope.event.map(|e| e.names().collect()).unwrap_or_default();
-        let candidates = env.segment_names().chain(props.iter().copied());
+        // Never the segment being defined: that would be a cycle.
+        let defining = match scope.trigger {
+            Trigger::Segment { defining } => Some(defining),
+            _ => None,
+        };
+        let candidates = env
+            .segment_names()
+            .filter(move |s| Some(*s) != defining)
+            .chain(props.iter().copied());
         match did_you_mean(&name.name, candidates.clone()) {
             Some(s) => {
                 d.fix = Some(crate::diagnostic::Fix::rename(name.span, &s));

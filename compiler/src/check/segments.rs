@@ -13,11 +13,12 @@ pub fn check(env: &Env, sink: &mut Sink, duplicates: &[Def<ast::Segment>]) {
     let mut uses: HashMap<&str, Vec<(String, Span)>> = HashMap::new();
     for (name, def) in &defs {
         sink.segment_uses.clear();
-        expr::condition(env, sink, &Scope::new(def.file, Trigger::Segment), &def.item.cond);
+        expr::condition(env, sink, &Scope::new(def.file, Trigger::Segment { defining: name }), &def.item.cond);
         uses.insert(name, std::mem::take(&mut sink.segment_uses));
     }
     for def in duplicates {
-        expr::condition(env, sink, &Scope::new(def.file, Trigger::Segment), &def.item.cond);
+        let defining = def.item.name.name.as_str();
+        expr::condition(env, sink, &Scope::new(def.file, Trigger::Segment { defining }), &def.item.cond);
     }
     sink.segment_uses.clear();
     cycles(env, sink, &defs, &uses);
