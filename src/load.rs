@@ -58,6 +58,21 @@ pub fn camp_files(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<(PathBu
     out.sort();
 }
 
+/// Whether a `.camp` file directly in `dir` defines the schema.
+fn holds_schema(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        // Regular files only: a FIFO would block the read.
+        path.extension().is_some_and(|x| x == "camp")
+            && e.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::read_to_string(&path).is_ok_and(|t| {
+                t.lines()
+                    .any(|l| l.strip_prefix("schema").is_some_and(|r| r.trim_start().starts_with('{')))
+            })
+    })
+}
+
 fn display(path: &Path) -> String {
     let cwd = std::env::current_dir().ok();
     let shown = cwd.as_deref().and_then(|c| path.strip_prefix(c).ok()).unwrap_or(path);
@@ -106,10 +121,26 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
     };
     let first_dir = if first_dir.as_os_str().is_empty() { cwd.clone() } else { first_dir };
     let root = find_root(&first_dir);
+    // Without a `camp.toml`, a named file's workspace is the nearest
+    // folder upward (not above the current folder) that holds the schema,
+    // else the file's own folder.
+    let context_root = root.clone().or_else(|| {
+        if first.is_dir() {
+            return None;
+        }
+        let dir = first_dir.canonicalize().ok()?;
+        let here = cwd.canonicalize().ok();
+        let upward: Vec<&Path> = match &here {
+            Some(h) if dir.starts_with(h) => dir.ancestors().take_while(|a| a.starts_with(h)).collect(),
+            _ => vec![dir.as_path()],
+        };
+        let found = upward.iter().find(|d| holds_schema(d)).map(|d| d.to_path_buf());
+        Some(found.unwrap_or(dir))
+    });
 
     let mut context = Vec::new();
     let mut problems = Vec::new();
-    if let Some(root) = &root {
+    if let Some(root) = &context_root {
         camp_files(root, &mut context, &mut problems);
     }
     let mut targets_paths = Vec::new();
@@ -160,7 +191,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
         workspace,
         targets,
         config,
-        root: root.unwrap_or(first_dir),
+        root: root.or(context_root).unwrap_or(first_dir),
     })
 }
 
