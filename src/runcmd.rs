@@ -232,6 +232,26 @@ pub fn report(campaign: &str, database: Option<&str>) -> ExitCode {
     let result: Result<String, String> = rt.block_on(async {
         let db = Database::connect(&url).await.map_err(|e| e.to_string())?;
         let store = camp_runtime::store::Store::attach(db.clone(), camp_runtime::store::SCHEMA);
+        let deployed = report::deployed_campaigns(&store)
+            .await
+            .map_err(|e| format!("{e}\n  help: does this database have a camp store? `camp run` creates it"))?;
+        // A campaign of the workspace that never ran has "no enrollments
+        // yet"; a name that is neither deployed nor in the workspace is a typo.
+        let mut known = deployed;
+        if let Ok(loaded) = load::load(&[]) {
+            let analysis = camp_compiler::analyze(&loaded.workspace);
+            for file in &analysis.asts {
+                for item in &file.items {
+                    if let camp_grammar::ast::Item::Campaign(c) = item {
+                        known.push(c.name.name.clone());
+                    }
+                }
+            }
+        }
+        if !known.iter().any(|k| k == campaign) {
+            let help = camp_compiler::suggest::help_for(campaign, known.iter().map(String::as_str), "campaign");
+            return Err(format!("unknown campaign `{campaign}`\n  help: {help}"));
+        }
         let r = report::report(&store, campaign)
             .await
             .map_err(|e| format!("{e}\n  help: does this database have a camp store? `camp run` creates it"))?;

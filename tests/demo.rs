@@ -74,4 +74,15 @@ async fn demo_runs_every_example_campaign_and_its_summary_matches_the_database()
     assert!(report.status.success(), "{text}{}", String::from_utf8_lossy(&report.stderr));
     assert!(text.contains("campaign cart_reminder"), "{text}");
     assert!(text.contains("holdout"), "the cart reminder keeps a holdout:\n{text}");
+    assert!(text.contains("messaged"), "the arm beside the holdout is named:\n{text}");
+
+    // A misspelt campaign is an error with a suggestion, not "no enrollments yet".
+    let typo = Command::new(env!("CARGO_BIN_EXE_camp"))
+        .args(["report", "cart_remindr", "--database", &url])
+        .output()
+        .expect("camp report runs");
+    let err = String::from_utf8_lossy(&typo.stderr);
+    assert_eq!(typo.status.code(), Some(1), "{err}");
+    assert!(err.contains("unknown campaign `cart_remindr`"), "{err}");
+    assert!(err.contains("did you mean `cart_reminder`?"), "{err}");
 }

@@ -1,7 +1,9 @@
 //! `camp report CAMPAIGN`: sends, deliveries and conversions per variant
 //! and holdout, read from the store, and each variant's uplift over the
-//! holdout with a 95% confidence interval (difference of two proportions,
-//! normal approximation).
+//! holdout with a 95% confidence interval for the difference of two
+//! proportions: Newcombe's hybrid score interval (his method 10), built
+//! from the Wilson interval of each rate. Unlike the Wald interval it stays
+//! honest at 0/145 or 145/145, where Wald claims zero variance.
 
 use crate::binds::BindValue;
 use crate::db::{CellsExt, DbError};
@@ -49,18 +51,43 @@ pub struct Report {
     pub uplift: Vec<Uplift>,
 }
 
-/// The uplift of `arm` over `holdout` (None when either reached nobody).
+/// The 95% normal quantile.
+const Z: f64 = 1.959_963_984_540_054;
+
+/// The Wilson score interval of `successes` out of `n` (n > 0).
+pub fn wilson(successes: f64, n: f64) -> (f64, f64) {
+    let p = successes / n;
+    let z2 = Z * Z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    // At 0 and n the bounds are exactly 0 and 1 (floating point misses them).
+    let low = if successes <= 0.0 { 0.0 } else { (centre - half).max(0.0) };
+    let high = if successes >= n { 1.0 } else { (centre + half).min(1.0) };
+    (low, high)
+}
+
+/// The uplift of `arm` over `holdout` (None when either reached nobody),
+/// with Newcombe's interval for the difference of the two rates.
 pub fn uplift(arm: &Arm, holdout: &Arm) -> Option<Uplift> {
     let (p1, p0) = (arm.rate()?, holdout.rate()?);
-    let (n1, n0) = (arm.reached as f64, holdout.reached as f64);
-    let se = (p1 * (1.0 - p1) / n1 + p0 * (1.0 - p0) / n0).sqrt();
+    let (l1, u1) = wilson(arm.conversions as f64, arm.reached as f64);
+    let (l0, u0) = wilson(holdout.conversions as f64, holdout.reached as f64);
     let d = p1 - p0;
     Some(Uplift {
         arm: arm.name.clone(),
         difference: d,
-        low: d - 1.96 * se,
-        high: d + 1.96 * se,
+        low: d - ((p1 - l1).powi(2) + (u0 - p0).powi(2)).sqrt(),
+        high: d + ((u1 - p1).powi(2) + (p0 - l0).powi(2)).sqrt(),
     })
+}
+
+/// The campaigns ever deployed on this store, sorted.
+pub async fn deployed_campaigns(store: &Store) -> Result<Vec<String>, DbError> {
+    let rows = store
+        .db
+        .rows(&format!("SELECT DISTINCT campaign FROM {} ORDER BY campaign", store.t.plans), &[])
+        .await?;
+    Ok(rows.iter().filter_map(|r| r.text(0)).collect())
 }
 
 pub async fn report(store: &Store, campaign: &str) -> Result<Report, DbError> {
@@ -197,8 +224,15 @@ pub fn render(r: &Report) -> String {
         "  {:<10} {:>9} {:>8} {:>8} {:>9} {:>8} {:>7} {:>6} {:>11} {:>7}",
         "arm", "enrolled", "reached", "sends", "delivered", "clicked", "failed", "held", "conversions", "rate"
     );
+    // Without variants the arm with no name is everyone the campaign
+    // messaged: "messaged" beside a holdout, else "everyone".
+    let unnamed = if r.arms.iter().any(|a| a.name == "holdout") {
+        "messaged"
+    } else {
+        "everyone"
+    };
     for a in &r.arms {
-        let name = if a.name.is_empty() { "(all)" } else { a.name.as_str() };
+        let name = if a.name.is_empty() { unnamed } else { a.name.as_str() };
         let rate = a.rate().map(|p| format!("{:.2}%", p * 100.0)).unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
@@ -237,23 +271,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uplift_interval_matches_the_textbook_formula() {
+    fn uplift_interval_is_newcombes_hybrid_score_interval() {
+        // Newcombe (1998), Statistics in Medicine 17:873-890, Table II,
+        // example (a): 56/70 against 48/80, method 10: 0.0524 to 0.3339.
         let a = Arm {
             name: "a".into(),
-            reached: 1000,
-            conversions: 120,
+            reached: 70,
+            conversions: 56,
             ..Arm::default()
         };
         let h = Arm {
             name: "holdout".into(),
-            reached: 1000,
-            conversions: 100,
+            reached: 80,
+            conversions: 48,
             ..Arm::default()
         };
         let u = uplift(&a, &h).expect("both reached someone");
-        assert!((u.difference - 0.02).abs() < 1e-12);
-        let se = ((0.12 * 0.88 + 0.1 * 0.9) / 1000.0f64).sqrt();
-        assert!((u.low - (0.02 - 1.96 * se)).abs() < 1e-12);
-        assert!((u.high - (0.02 + 1.96 * se)).abs() < 1e-12);
+        assert!((u.difference - 0.2).abs() < 1e-12);
+        assert!((u.low - 0.0524).abs() < 5e-5, "{}", u.low);
+        assert!((u.high - 0.3339).abs() < 5e-5, "{}", u.high);
+    }
+
+    #[test]
+    fn a_holdout_with_no_conversions_still_has_width() {
+        // Wald gives 0/145 zero variance; Wilson's upper bound for 0/145
+        // is z^2 / (n + z^2) = 0.0258.
+        let (low, high) = wilson(0.0, 145.0);
+        assert_eq!(low, 0.0);
+        assert!((high - Z * Z / (145.0 + Z * Z)).abs() < 1e-12);
+        let a = Arm {
+            name: "a".into(),
+            reached: 150,
+            conversions: 3,
+            ..Arm::default()
+        };
+        let h = Arm {
+            name: "holdout".into(),
+            reached: 145,
+            conversions: 0,
+            ..Arm::default()
+        };
+        let u = uplift(&a, &h).expect("both reached someone");
+        assert!(u.low < 0.0 && u.high > u.difference, "{u:?}");
     }
 }
