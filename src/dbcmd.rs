@@ -26,13 +26,66 @@ pub fn database_url(arg: Option<&str>, config: &crate::config::Config, root: &Pa
     }
 }
 
-/// `--now`: RFC 3339, or the clock.
+/// `--now`: RFC 3339, or the language's `2026-12-01 11:00` in the policy's
+/// zone (of the current workspace; Asia/Seoul without one), or the clock.
 pub fn parse_now(arg: Option<&str>) -> Result<DateTime<Utc>, String> {
-    match arg {
-        None => Ok(Utc::now()),
-        Some(text) => DateTime::parse_from_rfc3339(text.trim())
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| format!("`--now {text}` is not an RFC 3339 time ({e})\n  help: write it like `2026-11-23T10:00:00+09:00` or `2026-11-23T01:00:00Z`")),
+    let Some(text) = arg else { return Ok(Utc::now()) };
+    if let Ok(t) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    parse_local(text, &workspace_zone())
+}
+
+/// `2026-12-01 11:00` (or with seconds, or a `T`) in `zone`.
+pub fn parse_local(text: &str, zone: &str) -> Result<DateTime<Utc>, String> {
+    use chrono::TimeZone;
+    let help = "help: write it like `2026-11-23 10:00` (in the policy's zone) or in RFC 3339, `2026-11-23T10:00:00+09:00`";
+    let formats = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"];
+    let Some(naive) = formats
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(text.trim(), f).ok())
+    else {
+        return Err(format!("`--now {text}` is not a time\n  {help}"));
+    };
+    let tz: chrono_tz::Tz = zone
+        .parse()
+        .map_err(|_| format!("the policy's zone `{zone}` is not an IANA zone"))?;
+    match tz.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        // A fold (the hour repeated when clocks go back): the first one.
+        chrono::LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
+        chrono::LocalResult::None => Err(format!(
+            "`--now {text}` does not exist in {zone} (the clocks skip it)\n  {help}"
+        )),
+    }
+}
+
+/// The policy's zone of the workspace of the current folder.
+fn workspace_zone() -> String {
+    let default = "Asia/Seoul".to_string();
+    let Ok(loaded) = crate::load::load(&[]) else { return default };
+    let analysis = camp_compiler::analyze(&loaded.workspace);
+    Program::new(&analysis)
+        .and_then(|p| p.policy.timezone.clone())
+        .unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_are_read_in_the_zone() {
+        let t = parse_local("2026-12-01 11:00", "Asia/Seoul").expect("a time");
+        assert_eq!(t.to_rfc3339(), "2026-12-01T02:00:00+00:00");
+        let t = parse_local("2026-12-01T11:00:30", "America/New_York").expect("a time");
+        assert_eq!(t.to_rfc3339(), "2026-12-01T16:00:30+00:00");
+        // 02:30 does not exist in New York on 2026-03-08 (spring forward).
+        assert!(parse_local("2026-03-08 02:30", "America/New_York").is_err());
+        // 01:30 happens twice on 2026-11-01: the first is EDT (UTC-4).
+        let t = parse_local("2026-11-01 01:30", "America/New_York").expect("a time");
+        assert_eq!(t.to_rfc3339(), "2026-11-01T05:30:00+00:00");
+        assert!(parse_local("yesterday", "Asia/Seoul").is_err());
     }
 }
 
