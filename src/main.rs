@@ -42,6 +42,12 @@ enum Command {
         from: String,
         #[arg(long)]
         to: String,
+        /// `human` (default) or `json`: totals, sends per campaign and the sends.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// How many sends to list (default 500 for `human`, all for `json`).
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// Sends, deliveries and conversions of a campaign per variant and holdout, with uplift.
     Report {
@@ -169,7 +175,20 @@ fn main() -> ExitCode {
             now,
             listen,
         } => camp::runcmd::run(&paths, database.as_deref(), now.as_deref(), listen.as_deref()),
-        Command::Simulate { paths, database, from, to } => camp::runcmd::simulate(&paths, database.as_deref(), &from, &to),
+        Command::Simulate {
+            paths,
+            database,
+            from,
+            to,
+            format,
+            limit,
+        } => {
+            let output = match format {
+                Format::Human => camp::runcmd::SimOutput::Human(limit.unwrap_or(500)),
+                Format::Json => camp::runcmd::SimOutput::Json(limit.unwrap_or(usize::MAX)),
+            };
+            camp::runcmd::simulate(&paths, database.as_deref(), &from, &to, output)
+        }
         Command::Report { campaign, database } => camp::runcmd::report(&campaign, database.as_deref()),
         Command::Demo => camp::runcmd::demo(),
         Command::Lsp => camp_lsp::run_stdio().map_or_else(|e| fail(e, EXIT_ERRORS), |()| ExitCode::SUCCESS),

@@ -173,8 +173,14 @@ pub fn run(paths: &[PathBuf], database: Option<&str>, now: Option<&str>, listen:
     }
 }
 
+/// How `camp simulate` prints, with how many sends it lists.
+pub enum SimOutput {
+    Human(usize),
+    Json(usize),
+}
+
 /// `camp simulate --from T --to T`.
-pub fn simulate(paths: &[PathBuf], database: Option<&str>, from: &str, to: &str) -> ExitCode {
+pub fn simulate(paths: &[PathBuf], database: Option<&str>, from: &str, to: &str, output: SimOutput) -> ExitCode {
     let (from, to) = match (dbcmd::parse_now(Some(from)), dbcmd::parse_now(Some(to))) {
         (Ok(a), Ok(b)) if a < b => (a, b),
         (Ok(_), Ok(_)) => return fail("`--from` must be before `--to`", EXIT_USAGE),
@@ -209,7 +215,10 @@ pub fn simulate(paths: &[PathBuf], database: Option<&str>, from: &str, to: &str)
     }));
     match result {
         Ok(sim) => {
-            print!("{}", simulate::render(&sim, &zone, 500));
+            match output {
+                SimOutput::Human(limit) => print!("{}", simulate::render(&sim, &zone, limit)),
+                SimOutput::Json(limit) => print!("{}", simulate::render_json(&sim, from, to, limit)),
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(e, EXIT_ERRORS),

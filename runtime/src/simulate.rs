@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 /// One send the simulation would have made.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Send {
+    #[serde(serialize_with = "rfc3339")]
     pub at: DateTime<Utc>,
     pub campaign: String,
     pub customer: String,
@@ -32,6 +33,10 @@ pub struct Simulation {
     pub events: u64,
     pub quarantined: u64,
     pub enrolled: u64,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339())
 }
 
 /// Parses the payloads a recorder kept.
@@ -53,8 +58,20 @@ pub fn sends_of(recorder: &Recorder) -> Vec<Send> {
             })
         })
         .collect();
-    out.sort();
+    out.sort_by(|a, b| {
+        (a.at, &a.campaign, customer_order(&a.customer), &a.channel, &a.message)
+            .cmp(&(b.at, &b.campaign, customer_order(&b.customer), &b.channel, &b.message))
+    });
     out
+}
+
+/// Customer keys sort as numbers when they are integers (2 before 10),
+/// then text keys as text.
+fn customer_order(key: &str) -> (u8, i128, &str) {
+    match key.parse::<i128>() {
+        Ok(n) => (0, n, ""),
+        Err(_) => (1, 0, key),
+    }
 }
 
 /// Runs the campaigns from `from` to `to` over the events stored in `db`.
@@ -186,6 +203,28 @@ impl Scratch {
     }
 }
 
+/// The simulation as JSON: totals, sends per campaign, and every send (up
+/// to `limit`), with `"shown"` and `"total"` so a cut is never silent.
+pub fn render_json(sim: &Simulation, from: DateTime<Utc>, to: DateTime<Utc>, limit: usize) -> String {
+    let mut per: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for s in &sim.sends {
+        *per.entry(s.campaign.as_str()).or_default() += 1;
+    }
+    let shown: Vec<&Send> = sim.sends.iter().take(limit).collect();
+    let doc = serde_json::json!({
+        "from": from.to_rfc3339(),
+        "to": to.to_rfc3339(),
+        "events": sim.events,
+        "quarantined": sim.quarantined,
+        "enrollments": sim.enrolled,
+        "total": sim.sends.len(),
+        "shown": shown.len(),
+        "per_campaign": per,
+        "sends": shown,
+    });
+    format!("{doc}\n")
+}
+
 /// The simulation as text: every send (up to `limit`), then totals per campaign.
 pub fn render(sim: &Simulation, zone: &str, limit: usize) -> String {
     use std::fmt::Write;
@@ -204,7 +243,11 @@ pub fn render(sim: &Simulation, zone: &str, limit: usize) -> String {
         );
     }
     if sim.sends.len() > limit {
-        let _ = writeln!(out, "… and {} more sends", sim.sends.len() - limit);
+        let _ = writeln!(
+            out,
+            "… {} more sends not shown (the first {limit} are; `--limit N` shows more, `--format json` gives all)",
+            sim.sends.len() - limit
+        );
     }
     let mut per: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for s in &sim.sends {
