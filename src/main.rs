@@ -104,9 +104,10 @@ enum Command {
     Check {
         /// Files or folders; defaults to the current workspace (`camp.toml` upward).
         paths: Vec<PathBuf>,
-        /// `human` (default) or `json` (one object per line).
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// `human` (default), `json` (one object per line), `github`
+        /// (Actions annotations) or `sarif` (one SARIF 2.1.0 log).
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
         /// Also compare the schema with this database (`sqlite://shop.db`, `postgres://..`).
         #[arg(long)]
         database: Option<String>,
@@ -161,6 +162,14 @@ enum DialectArg {
 enum Format {
     Human,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Human,
+    Json,
+    Github,
+    Sarif,
 }
 
 const EXIT_ERRORS: u8 = 1;
@@ -220,7 +229,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(paths: &[PathBuf], format: Format, database: Option<&str>) -> ExitCode {
+fn check(paths: &[PathBuf], format: CheckFormat, database: Option<&str>) -> ExitCode {
     let Loaded {
         workspace, config, root, ..
     } = match load::load(paths) {
@@ -248,16 +257,23 @@ fn check(paths: &[PathBuf], format: Format, database: Option<&str>) -> ExitCode 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if let CheckFormat::Sarif = format {
+        if out.write_all(output::sarif(&diagnostics, &workspace).as_bytes()).is_err() {
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     for d in &diagnostics {
         let text = match format {
-            Format::Human => output::human(d, &workspace, color),
-            Format::Json => output::json(d, &workspace) + "\n",
+            CheckFormat::Human => output::human(d, &workspace, color),
+            CheckFormat::Json => output::json(d, &workspace) + "\n",
+            CheckFormat::Github => output::github(d, &workspace),
+            CheckFormat::Sarif => continue,
         };
         if out.write_all(text.as_bytes()).is_err() {
             return ExitCode::from(EXIT_USAGE);
         }
     }
-    if let Format::Human = format {
+    if let CheckFormat::Human = format {
         let files = workspace.files.len();
         let _ = writeln!(
             out,

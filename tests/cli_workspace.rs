@@ -57,3 +57,69 @@ fn a_file_named_in_a_folder_without_camp_toml_is_checked_with_that_folder() {
     let o = camp(&["check", &schema.to_string_lossy()], &std::env::temp_dir());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+/// A workspace of the fixture schema and policy plus `case`.
+fn fixture_workspace(name: &str, case: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("camp-ws-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("camp.toml"), "").expect("write");
+    std::fs::write(dir.join("schema.camp"), camp::fixture::SCHEMA).expect("write");
+    std::fs::write(dir.join("policy.camp"), camp::fixture::POLICY).expect("write");
+    std::fs::write(dir.join("case.camp"), case).expect("write");
+    dir
+}
+
+const SPLIT: &str = "campaign welcome_test {
+  kind info
+  channel lms
+  trigger on purchase
+  variant a 50% { send thanks }
+  variant b 40% { send thanks }
+}
+
+message thanks {
+  \"#{고객명}님, 주문해 주셔서 감사합니다.\"
+}
+";
+
+#[test]
+fn json_github_and_sarif_carry_the_related_places() {
+    let dir = fixture_workspace("formats", SPLIT);
+    let o = camp(&["check", "--format", "json"], &dir);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let d: serde_json::Value = serde_json::from_str(stdout.lines().next().expect("a line")).expect("json");
+    assert_eq!(d["code"], "E0305");
+    assert_eq!(d["file"], "case.camp");
+    assert_eq!(d["line"], 1);
+    // The two variant lines behind "add up to 90%".
+    let related = d["related"].as_array().expect("related labels");
+    let lines: Vec<u64> = related.iter().filter_map(|r| r["line"].as_u64()).collect();
+    assert_eq!(lines, vec![5, 6], "{d}");
+    assert!(related.iter().all(|r| r["file"] == "case.camp" && r["column"].as_u64() > Some(0)));
+    assert!(related.iter().all(|r| r["message"].as_str().is_some_and(|m| !m.is_empty())));
+
+    let o = camp(&["check", "--format", "github"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    let gh = String::from_utf8_lossy(&o.stdout);
+    let first = gh.lines().next().expect("an annotation");
+    assert!(
+        first.starts_with("::error file=case.camp,line=1,endLine=1,col=10,endColumn=22,"),
+        "{first}"
+    );
+    assert!(first.contains("title=E0305 "), "{first}");
+    assert!(first.contains("%0Acase.camp:5:"), "related places on their own lines: {first}");
+    assert!(!first.contains('\n'));
+
+    let o = camp(&["check", "--format", "sarif"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one SARIF document");
+    assert_eq!(log["version"], "2.1.0");
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "E0305");
+    assert_eq!(result["level"], "error");
+    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 1);
+    assert_eq!(result["relatedLocations"].as_array().map(Vec::len), Some(2));
+    assert_eq!(log["runs"][0]["tool"]["driver"]["rules"][0]["id"], "E0305");
+}

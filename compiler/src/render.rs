@@ -163,7 +163,8 @@ impl miette::Diagnostic for Note<'_> {
 }
 
 /// One object of `camp check --format json`. Lines and columns are 1-based;
-/// columns count characters.
+/// columns count characters. `related` holds the secondary labels (the
+/// other places a diagnostic points to, possibly in other files).
 #[derive(Debug, Serialize)]
 pub struct JsonDiagnostic<'a> {
     pub file: &'a str,
@@ -177,26 +178,53 @@ pub struct JsonDiagnostic<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<&'a str>,
     pub label: &'a str,
+    pub related: Vec<JsonLabel<'a>>,
 }
 
-impl<'a> JsonDiagnostic<'a> {
-    pub fn new(d: &'a Diagnostic, workspace: &'a Workspace) -> Self {
-        let file = workspace.file(d.primary.file);
+/// A place with its message, positioned as [`JsonDiagnostic`] is.
+#[derive(Debug, Serialize)]
+pub struct JsonLabel<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub message: &'a str,
+}
+
+impl<'a> JsonLabel<'a> {
+    pub fn new(label: &'a crate::diagnostic::Label, workspace: &'a Workspace) -> Self {
+        let file = workspace.file(label.file);
         let (start, end) = match file {
-            Some(f) => (f.line_col(d.primary.span.start), f.line_col(d.primary.span.end)),
+            Some(f) => (f.line_col(label.span.start), f.line_col(label.span.end)),
             None => Default::default(),
         };
-        JsonDiagnostic {
+        JsonLabel {
             file: file.map_or("", |f| f.path.as_str()),
             line: start.line,
             column: start.column,
             end_line: end.line,
             end_column: end.column,
+            message: &label.message,
+        }
+    }
+}
+
+impl<'a> JsonDiagnostic<'a> {
+    pub fn new(d: &'a Diagnostic, workspace: &'a Workspace) -> Self {
+        let primary = JsonLabel::new(&d.primary, workspace);
+        JsonDiagnostic {
+            file: primary.file,
+            line: primary.line,
+            column: primary.column,
+            end_line: primary.end_line,
+            end_column: primary.end_column,
             severity: d.severity().as_str(),
             code: d.code.id,
             message: &d.message,
             help: d.help.as_deref(),
-            label: &d.primary.message,
+            label: primary.message,
+            related: d.secondary.iter().map(|l| JsonLabel::new(l, workspace)).collect(),
         }
     }
 }
