@@ -123,3 +123,24 @@ fn json_github_and_sarif_carry_the_related_places() {
     assert_eq!(result["relatedLocations"].as_array().map(Vec::len), Some(2));
     assert_eq!(log["runs"][0]["tool"]["driver"]["rules"][0]["id"], "E0305");
 }
+
+#[test]
+fn run_that_refuses_to_start_creates_no_channel_file() {
+    let dir = shop_without_toml("refuse");
+    let toml = "[workspace]\nname = \"t\"\n\n".to_string()
+        + &["sms", "lms", "alimtalk", "friendtalk"]
+            .iter()
+            .map(|c| format!("[channels.{c}]\ntype = \"file\"\npath = \"out-{c}.jsonl\"\n\n"))
+            .collect::<String>();
+    std::fs::write(dir.join("camp.toml"), toml).expect("write");
+    // A database in a folder that does not exist: camp run refuses.
+    let o = camp(&["run", "--database", "sqlite://no/such/folder/shop.db"], &dir);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("out-"))
+        .collect();
+    assert!(left.is_empty(), "channel files left behind: {left:?}\n{}", text(&o));
+}
