@@ -1,7 +1,7 @@
 //! `policy { .. }`: resolved into a [`PolicyModel`], each setting checked.
 
 use super::expr::{self, Scope, Trigger};
-use super::{keyword_span, timing, Env};
+use super::{timing, Env};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::policy::{LifecycleParams, PolicyModel};
@@ -11,25 +11,12 @@ use camp_grammar::ast::{self, LifecycleValue, PolicyItem, Span, StringLit};
 
 pub fn build(env: &Env, sink: &mut Sink, policies: &[(FileId, &ast::Policy)]) -> PolicyModel {
     let mut model = PolicyModel::default();
-    let mut first: Option<(FileId, Span)> = None;
     let mut seen: Vec<(&'static str, FileId, Span)> = Vec::new();
+    // Policy blocks may be split over files (quiet hours in one, caps in
+    // another): they merge, and each single setting is given once.
     for &(file, policy) in policies {
-        match first {
-            Some((first_file, first_span)) => sink.push(
-                Diagnostic::new(
-                    codes::DUPLICATE,
-                    file,
-                    keyword_span(policy.span, 6),
-                    "the workspace has two policies",
-                    "second `policy`",
-                )
-                .with_label(first_file, keyword_span(first_span, 6), "first `policy` here")
-                .with_help("merge them into one `policy { .. }` block"),
-            ),
-            None => {
-                first = Some((file, policy.span));
-                model.file = Some(file);
-            }
+        if model.file.is_none() {
+            model.file = Some(file);
         }
         for item in &policy.items {
             let mut once = |name: &'static str, span: Span, sink: &mut Sink| {
@@ -43,7 +30,7 @@ pub fn build(env: &Env, sink: &mut Sink, policies: &[(FileId, &ast::Policy)]) ->
                             "second setting",
                         )
                         .with_label(*f, *s, "first set here")
-                        .with_help("keep one of them"),
+                        .with_help("keep one of them: policy blocks, in one file or several, merge into one policy"),
                     );
                     false
                 } else {
