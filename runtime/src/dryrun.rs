@@ -6,6 +6,7 @@ use crate::binds::{BindError, Bindings, TriggerEvent};
 use crate::db::{Database, DbError, Key, Want};
 use camp_compiler::channel::{self, Channel, Verdict};
 use camp_compiler::lower::queries::{self, Column};
+use camp_compiler::lower::Query;
 use camp_compiler::plan::{self, Op, Plan, PlanError};
 use camp_compiler::program::Program;
 use camp_compiler::suggest::help_for;
@@ -135,7 +136,7 @@ async fn triggered_audience(
     };
     let mut keys = Vec::new();
     for key in candidates {
-        let Some(trigger) = latest_trigger(db, program, event, &key, now).await? else {
+        let Some(trigger) = latest_trigger(db, program, event, trigger_filter(db, plan), &key, now).await? else {
             continue;
         };
         let binds = Bindings {
@@ -241,7 +242,7 @@ async fn preview_campaign(
     now: DateTime<Utc>,
 ) -> Result<Vec<Preview>, DryRunError> {
     let trigger = match &plan.trigger {
-        plan::Trigger::On { event, .. } => latest_trigger(db, program, event, key, now).await?,
+        plan::Trigger::On { event, .. } => latest_trigger(db, program, event, trigger_filter(db, plan), key, now).await?,
         _ => None,
     };
     if let (plan::Trigger::On { event, .. }, None) = (&plan.trigger, &trigger) {
@@ -307,8 +308,9 @@ async fn preview_message(
         message: name.to_string(),
         error: e.to_string(),
     })?;
+    let filter = sender.as_ref().and_then(|(plan, _)| trigger_filter(db, plan));
     let trigger = match trigger_event {
-        Some(event) => latest_trigger(db, program, event, key, now).await?,
+        Some(event) => latest_trigger(db, program, event, filter, key, now).await?,
         None => None,
     };
     if let (Some(event), None, true) = (trigger_event, &trigger, reads_trigger(&compiled)) {
@@ -327,11 +329,28 @@ fn reads_trigger(message: &CompiledMessage) -> bool {
     message.inputs().iter().any(|s| matches!(s, templating::Source::Trigger { .. }))
 }
 
-/// The customer's latest `event` at or before now, as a trigger.
+/// The trigger's `where` of an event-triggered plan, for this database.
+fn trigger_filter<'p>(db: &Database, plan: &'p Plan) -> Option<&'p Query> {
+    match &plan.trigger {
+        plan::Trigger::On { filter: Some(f), .. } => Some(match db.backend() {
+            crate::db::Backend::Sqlite => &f.sqlite,
+            crate::db::Backend::Postgres => &f.postgres,
+        }),
+        _ => None,
+    }
+}
+
+/// How many of a customer's latest events a dry run tries against the
+/// trigger's `where` before it gives up on finding one that passes.
+const TRIGGER_SCAN: usize = 1_000;
+
+/// The customer's latest `event` at or before now that passes the
+/// trigger's `where` (when it has one), as a trigger.
 async fn latest_trigger(
     db: &Database,
     program: &Program<'_>,
     event: &str,
+    filter: Option<&Query>,
     key: &Key,
     now: DateTime<Utc>,
 ) -> Result<Option<TriggerEvent>, DryRunError> {
@@ -350,19 +369,30 @@ async fn latest_trigger(
     let mut wants = vec![Want::Timestamp];
     wants.extend(columns.iter().map(|c| Want::of_name(&c.ty)));
     let rows = db.fetch(&query.sql, &binds, &wants).await?;
-    let Some(row) = rows.into_iter().next() else {
-        return Ok(None);
-    };
-    let mut values = row.into_iter();
-    let Some(Value::Timestamp(time)) = values.next() else {
-        return Ok(None);
-    };
-    let props: Map<String, Json> = columns
-        .iter()
-        .zip(values)
-        .map(|(c, v)| (c.path.trim_start_matches("trigger.").to_string(), json_of(v)))
-        .collect();
-    Ok(Some(TriggerEvent { time, props }))
+    for row in rows.into_iter().take(TRIGGER_SCAN) {
+        let mut values = row.into_iter();
+        let Some(Value::Timestamp(time)) = values.next() else {
+            continue;
+        };
+        let props: Map<String, Json> = columns
+            .iter()
+            .zip(values)
+            .map(|(c, v)| (c.path.trim_start_matches("trigger.").to_string(), json_of(v)))
+            .collect();
+        let trigger = TriggerEvent { time, props };
+        let Some(filter) = filter else { return Ok(Some(trigger)) };
+        let binds = Bindings {
+            now,
+            customer: Some(key),
+            trigger: Some(&trigger),
+        }
+        .resolve(&filter.params)?;
+        let passes = db.fetch(&filter.sql, &binds, &[Want::Int]).await?;
+        if matches!(passes.first().and_then(|r| r.first()), Some(Value::Int(1))) {
+            return Ok(Some(trigger));
+        }
+    }
+    Ok(None)
 }
 
 fn json_of(value: Value) -> Json {

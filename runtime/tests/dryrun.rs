@@ -93,6 +93,54 @@ async fn shop_campaigns_on_both_databases() {
         db.execute_all(&undo.map(String::from)).await.expect("drift undone");
     }
 
+    // "In the audience now" for an event-triggered campaign: the latest
+    // trigger event that passes the trigger's `where`, even when a later
+    // one does not. `cart_reminder` triggers on `cart_add where price >=
+    // 10_000`: a 20,000 cart_add then a 5,000 one keep the customer in.
+    let vip = dryrun::audience(&dbs.sqlite, &program, "vip_weekly", now).await.expect("vip audience");
+    let before = dryrun::audience(&dbs.sqlite, &program, "cart_reminder", now).await.expect("audience");
+    let customer = vip
+        .iter()
+        .find(|k| !before.contains(k))
+        .expect("a consenting customer outside the cart audience")
+        .to_string();
+    for (db, ts, json) in [
+        (&dbs.sqlite, "'{t}'", "'{j}'"),
+        (&dbs.postgres, "TIMESTAMPTZ '{t}+00'", "'{j}'::jsonb"),
+    ] {
+        let product: i64 = db
+            .rows("SELECT MIN(id) FROM products", &[])
+            .await
+            .expect("products")
+            .first()
+            .and_then(|r| match r.first() {
+                Some(camp_runtime::db::Raw::Int(n)) => Some(*n),
+                _ => None,
+            })
+            .expect("a product");
+        let insert = |at: &str, price: i64| {
+            format!(
+                "INSERT INTO events (customer_id, kind, occurred_at, properties) VALUES ({customer}, 'cart_add', {}, {})",
+                ts.replace("{t}", at),
+                json.replace("{j}", &format!("{{\"product\": {product}, \"price\": {price}}}"))
+            )
+        };
+        db.execute_all(&[insert("2026-11-23 02:50:00", 20_000), insert("2026-11-23 02:55:00", 5_000)])
+            .await
+            .expect("events insert");
+    }
+    for db in [&dbs.sqlite, &dbs.postgres] {
+        let after = dryrun::audience(db, &program, "cart_reminder", now).await.expect("audience");
+        assert!(
+            after.iter().any(|k| k.to_string() == customer),
+            "customer {customer}: the 20,000 cart_add passes `where`, the later 5,000 one does not"
+        );
+        let previews = dryrun::preview(db, &program, "cart_reminder", &customer, now)
+            .await
+            .expect("preview of the member");
+        assert!(!previews.is_empty());
+    }
+
     // A customer that does not exist, on both.
     for db in [&dbs.sqlite, &dbs.postgres] {
         let err = dryrun::preview(db, &program, "vip_weekly", "99999999", now)

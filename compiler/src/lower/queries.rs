@@ -428,7 +428,7 @@ pub fn latest_event(program: &Program, dialect: &dyn Dialect, event: &EventModel
     let customer = ph(Param::Customer, &mut params);
     let now = ph(Param::Now, &mut params);
     let sql = format!(
-        "SELECT {} FROM {} e WHERE e.{} = {customer}{type_filter} AND e.{} <= {} ORDER BY e.{} DESC LIMIT 1",
+        "SELECT {} FROM {} e WHERE e.{} = {customer}{type_filter} AND e.{} <= {} ORDER BY e.{} DESC LIMIT 1000",
         select.join(", "),
         q(&source),
         q(&customer_col),
