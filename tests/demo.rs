@@ -62,6 +62,18 @@ async fn demo_runs_every_example_campaign_and_its_summary_matches_the_database()
         total_sent += cols[1];
     }
     assert!(total_sent > 100, "the demo sends messages:\n{stdout}");
+    // Never a reminder about an item that is out of stock.
+    let payloads = db
+        .rows("SELECT payload FROM camp_payloads", &[])
+        .await
+        .expect("payloads");
+    assert!(payloads.len() > 100, "{}", payloads.len());
+    let zero = payloads
+        .iter()
+        .filter_map(|r| r.text(0))
+        .filter(|p| p.contains("남은 수량은 0개"))
+        .count();
+    assert_eq!(zero, 0, "reminders about an out-of-stock item");
     assert!(stdout.contains("sample messages:"), "{stdout}");
     assert!(stdout.contains("(광고)"), "an ad's sample carries its label:\n{stdout}");
     assert!(stdout.contains("uplift of"), "an experiment report:\n{stdout}");
