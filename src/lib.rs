@@ -8,4 +8,5 @@ pub mod fixture;
 pub mod fmt_cmd;
 pub mod load;
 pub mod output;
+pub mod progress;
 pub mod runcmd;

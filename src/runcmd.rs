@@ -210,9 +210,13 @@ pub fn simulate(paths: &[PathBuf], database: Option<&str>, from: &str, to: &str,
         "simulating {} campaigns from {from} to {to} (every send taken as delivered; nothing is sent)",
         plans.len()
     );
+    let span = (to - from).num_seconds().max(1) as u64;
+    let mut bar = crate::progress::Progress::new("simulate", span);
     let result = rt.block_on(simulate::simulate(&url, program.schema.clone(), plans, from, to, |now, sim| {
-        eprintln!("  … {now}: {} events, {} enrollments", sim.events, sim.enrolled)
+        let done = (now - from).num_seconds().max(0) as u64;
+        bar.set(done, &format!("{now}: {} events, {} enrollments", sim.events, sim.enrolled));
     }));
+    bar.finish("");
     match result {
         Ok(sim) => {
             match output {
@@ -354,7 +358,29 @@ pub fn demo() -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    match rt.block_on(demo::run(&analysis, &opts, &mut |line| println!("{line}"))) {
+    // One bar per stage, shown only on a terminal; the demo's lines print
+    // with the bar hidden.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar: std::cell::RefCell<Option<(&'static str, crate::progress::Progress)>> = std::cell::RefCell::new(None);
+    let mut progress = |stage: &'static str, done: u64, total: u64| {
+        if !terminal {
+            return;
+        }
+        let mut bar = bar.borrow_mut();
+        if bar.as_ref().is_none_or(|(s, _)| *s != stage) {
+            *bar = Some((stage, crate::progress::Progress::new(stage, total)));
+        }
+        if let Some((_, b)) = bar.as_mut() {
+            b.set(done, "");
+        }
+    };
+    let mut print = |line: String| match bar.borrow().as_ref() {
+        Some((_, b)) => b.suspend(|| println!("{line}")),
+        None => println!("{line}"),
+    };
+    let result = rt.block_on(demo::run(&analysis, &opts, &mut print, &mut progress));
+    drop(bar);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e, EXIT_ERRORS),
     }

@@ -42,7 +42,11 @@ fn provider(o: &crate::channels::Outgoing) -> Outcome {
     }
 }
 
-pub async fn run(analysis: &Analysis, opts: &DemoOptions, out: &mut dyn FnMut(String)) -> Result<(), String> {
+/// How far the demo is: a stage (`"generate"`, `"simulate"`), the amount
+/// done and the whole.
+pub type ProgressFn<'a> = &'a mut dyn FnMut(&'static str, u64, u64);
+
+pub async fn run(analysis: &Analysis, opts: &DemoOptions, out: &mut dyn FnMut(String), progress: ProgressFn<'_>) -> Result<(), String> {
     let program = Program::new(analysis).ok_or("the example workspace does not check")?;
     let plans: Vec<Plan> = program
         .campaigns
@@ -65,7 +69,7 @@ pub async fn run(analysis: &Analysis, opts: &DemoOptions, out: &mut dyn FnMut(St
     let db = Database::create(&url).await.map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let spec = SampleSpec::new(opts.customers, end);
-    let stats = sample::generate(&db, &program.schema, &spec, |_| {})
+    let stats = sample::generate(&db, &program.schema, &spec, |s| progress("generate", s.customers, opts.customers))
         .await
         .map_err(|e| e.to_string())?;
     out(format!(
@@ -137,6 +141,11 @@ pub async fn run(analysis: &Analysis, opts: &DemoOptions, out: &mut dyn FnMut(St
                 day_sends = 0;
             }
         }
+        progress(
+            "simulate",
+            (now - opts.start).num_seconds().max(0) as u64,
+            (end - opts.start).num_seconds().max(1) as u64,
+        );
         match next {
             Some(n) if n <= end => now = n,
             _ => break,
