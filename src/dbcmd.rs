@@ -144,36 +144,95 @@ pub fn audience(program: &Program, campaign: &str, url: &str, now: DateTime<Utc>
     })
 }
 
-pub fn preview(program: &Program, name: &str, customer: &str, url: &str, now: DateTime<Utc>) -> Result<String, String> {
+pub fn preview(
+    program: &Program,
+    workspace: &camp_compiler::Workspace,
+    name: &str,
+    customer: &str,
+    url: &str,
+    now: DateTime<Utc>,
+    all: bool,
+) -> Result<String, String> {
     if !program.campaigns.contains_key(name) && !program.messages.contains_key(name) {
         let names = program.campaigns.keys().chain(program.messages.keys()).copied();
         let help = camp_compiler::suggest::help_for(name, names, "campaign or message");
         return Err(format!("no campaign or message named `{name}`\n  help: {help}"));
     }
-    let previews = with_database(url, async |db| {
-        dryrun::preview(db, program, name, customer, now).await.map_err(|e| e.to_string())
-    })?;
     let mut out = String::new();
+    let previews = match program.campaigns.get(name) {
+        Some((file, _)) => {
+            let cp = with_database(url, async |db| {
+                dryrun::campaign_preview(db, program, name, customer, now, all)
+                    .await
+                    .map_err(|e| e.to_string())
+            })?;
+            let at = now.to_rfc3339();
+            if cp.in_audience {
+                out.push_str(&format!("customer {customer} is in the audience of `{name}` at {at}\n"));
+            } else {
+                out.push_str(&format!("customer {customer} is NOT in the audience of `{name}` at {at}; these do not hold:\n"));
+                let text = workspace.file(*file);
+                for span in &cp.failing {
+                    let (shown, line) = match text {
+                        Some(f) => (
+                            f.text.get(span.start..span.end).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" "),
+                            format!("{}:{}", f.path, f.line_col(span.start).line),
+                        ),
+                        None => (String::new(), String::new()),
+                    };
+                    out.push_str(&format!("  `{shown}` ({line})\n"));
+                }
+                if cp.failing.is_empty() {
+                    out.push_str("  no triggering event yet\n");
+                }
+            }
+            match cp.arm.as_str() {
+                "" => {}
+                "holdout" => out.push_str("arm: holdout (this customer gets nothing; shown: what the others get)\n"),
+                arm => out.push_str(&format!("arm: variant `{arm}`\n")),
+            }
+            if !all && !cp.branches.is_empty() {
+                let said: Vec<&str> = cp.branches.iter().map(|b| if *b { "then" } else { "else" }).collect();
+                out.push_str(&format!("path: {} (`--all` shows every branch and variant)\n", said.join(", ")));
+            }
+            cp.previews
+        }
+        None => with_database(url, async |db| {
+            dryrun::preview(db, program, name, customer, now).await.map_err(|e| e.to_string())
+        })?,
+    };
     for p in &previews {
         out.push_str(&describe(p, customer));
     }
     if previews.is_empty() {
-        out.push_str(&format!("`{name}` sends no message\n"));
+        out.push_str(&format!("`{name}` sends no message on this path\n"));
     }
     Ok(out)
 }
 
-fn describe(p: &Preview, customer: &str) -> String {
-    let v = &p.verdict;
+/// "123/2000 bytes, ok"
+fn size_verdict(v: &camp_compiler::channel::Verdict) -> String {
     let limit = v.limit.map(|l| format!("/{l}")).unwrap_or_default();
     let verdict = if v.ok() { "ok".to_string() } else { v.problems.join("; ") };
+    format!("{}{limit} {}, {verdict}", v.length, v.unit.name())
+}
+
+fn describe(p: &Preview, customer: &str) -> String {
     let mut out = format!(
-        "── {} → customer {customer} via {} ({}{limit} {}, {verdict})\n",
+        "── {} → customer {customer} via {} ({})\n",
         p.message,
         p.channel.name(),
-        v.length,
-        v.unit.name()
+        size_verdict(&p.verdict)
     );
+    for (channel, rendered, verdict) in &p.fallbacks {
+        let same = rendered.body == p.rendered.body;
+        out.push_str(&format!(
+            "   fallback {}: {}{}\n",
+            channel.name(),
+            size_verdict(verdict),
+            if same { "" } else { " (text below differs)" }
+        ));
+    }
     if let Some(code) = &p.rendered.template_code {
         out.push_str(&format!("template: {code}\n"));
     }
@@ -192,6 +251,11 @@ fn describe(p: &Preview, customer: &str) -> String {
     }
     for b in &p.rendered.buttons {
         out.push_str(&format!("[{}] {}\n", b.label, b.url));
+    }
+    for (channel, rendered, _) in &p.fallbacks {
+        if rendered.body != p.rendered.body {
+            out.push_str(&format!("── as sent on {}:\n{}\n", channel.name(), rendered.body.trim_end()));
+        }
     }
     out
 }

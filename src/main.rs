@@ -86,6 +86,9 @@ enum Command {
         /// The instant to render at (RFC 3339); defaults to the clock.
         #[arg(long)]
         now: Option<String>,
+        /// Render every branch and variant, not only this customer's path.
+        #[arg(long)]
+        all: bool,
     },
     /// Work with the schema and a database.
     #[command(subcommand)]
@@ -216,7 +219,8 @@ fn main() -> ExitCode {
             customer,
             database,
             now,
-        } => preview(&name, &paths, &customer, database.as_deref(), now.as_deref()),
+            all,
+        } => preview(&name, &paths, &customer, database.as_deref(), now.as_deref(), all),
         Command::Schema(SchemaCommand::Pull { database, out, force }) => schema_pull(database.as_deref(), &out, force),
         Command::Compile { paths, out, dialect } => compile(&paths, &out, dialect),
         Command::Explain { name, paths, dialect } => {
@@ -454,7 +458,7 @@ fn audience(campaign: &str, paths: &[PathBuf], database: Option<&str>, now: Opti
     }
 }
 
-fn preview(name: &str, paths: &[PathBuf], customer: &str, database: Option<&str>, now: Option<&str>) -> ExitCode {
+fn preview(name: &str, paths: &[PathBuf], customer: &str, database: Option<&str>, now: Option<&str>, all: bool) -> ExitCode {
     let now = match dbcmd::parse_now(now) {
         Ok(n) => n,
         Err(e) => return fail(e, EXIT_USAGE),
@@ -470,7 +474,7 @@ fn preview(name: &str, paths: &[PathBuf], customer: &str, database: Option<&str>
         Ok(u) => u,
         Err(e) => return fail(e, EXIT_USAGE),
     };
-    match dbcmd::preview(&program, name, customer, &url, now) {
+    match dbcmd::preview(&program, &loaded.workspace, name, customer, &url, now, all) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS

@@ -114,6 +114,48 @@ fn audience_preview_and_schema_against_sqlite() {
         "{stdout}"
     );
     assert!(!stdout.contains("#{"), "every placeholder rendered: {stdout}");
+    assert!(
+        stdout.contains(&format!("customer {first} is in the audience of `vip_weekly`")),
+        "{stdout}"
+    );
+    // vip_weekly has variants: only this customer's is rendered, unless --all.
+    assert!(stdout.contains("arm: variant `"), "{stdout}");
+    let sends = stdout.matches("── ").count();
+    let out = camp(&[
+        "preview",
+        "vip_weekly",
+        shop,
+        "--customer",
+        &first,
+        "--database",
+        &url,
+        "--now",
+        NOW,
+        "--all",
+    ]);
+    let (all, _) = text(&out);
+    assert!(all.matches("── ").count() > sends, "--all renders every variant:\n{all}");
+
+    // Someone outside the audience: said, with the part that fails.
+    let outsider = (1..1_000).find(|k| !ids.contains(k)).expect("a non-member").to_string();
+    let out = camp(&[
+        "preview",
+        "vip_weekly",
+        shop,
+        "--customer",
+        &outsider,
+        "--database",
+        &url,
+        "--now",
+        NOW,
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(&format!("customer {outsider} is NOT in the audience of `vip_weekly`")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("vip.camp:"), "names the part that fails and where: {stdout}");
 
     // A customer who does not exist.
     let out = camp(&[

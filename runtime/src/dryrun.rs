@@ -168,6 +168,24 @@ pub struct Preview {
     pub channel: Channel,
     pub rendered: RenderedMessage,
     pub verdict: Verdict,
+    /// The fallback channels of the send, in order, each with the message
+    /// as that channel would carry it and its verdict.
+    pub fallbacks: Vec<(Channel, RenderedMessage, Verdict)>,
+}
+
+/// A campaign preview for one customer: whether they are in the audience
+/// now and, if not, which parts exclude them; the arm they get; and the
+/// messages of their path (or of every path with `all`).
+#[derive(Debug, Clone)]
+pub struct CampaignPreview {
+    pub in_audience: bool,
+    /// The trigger's `where` or audience parts that do not hold for them.
+    pub failing: Vec<camp_grammar::ast::Span>,
+    /// The variant, `holdout`, or empty without an experiment.
+    pub arm: String,
+    /// The `if` conditions on their path, with whether each held.
+    pub branches: Vec<bool>,
+    pub previews: Vec<Preview>,
 }
 
 /// The customer's key as the database has it: an integer when the text is
@@ -263,8 +281,7 @@ async fn preview_campaign(
             continue;
         }
         let Some(compiled) = plan.messages.get(message) else { continue };
-        let channel = Channel::parse(&channels.primary).unwrap_or(Channel::Webhook);
-        out.push(render_one(compiled, channel, &row, zone.as_deref())?);
+        out.push(render_chain(compiled, channels, &row, zone.as_deref())?);
     }
     Ok(out)
 }
@@ -449,5 +466,137 @@ fn render_one(message: &CompiledMessage, channel: Channel, row: &[(String, Value
         channel,
         rendered,
         verdict,
+        fallbacks: Vec::new(),
+    })
+}
+
+/// The send on its primary channel and on each fallback.
+fn render_chain(
+    message: &CompiledMessage,
+    channels: &plan::Channels,
+    row: &[(String, Value)],
+    zone: Option<&str>,
+) -> Result<Preview, DryRunError> {
+    let channel = Channel::parse(&channels.primary).unwrap_or(Channel::Webhook);
+    let mut preview = render_one(message, channel, row, zone)?;
+    for f in &channels.fallbacks {
+        let c = Channel::parse(&f.channel).unwrap_or(Channel::Webhook);
+        let p = render_one(message, c, row, zone)?;
+        preview.fallbacks.push((c, p.rendered, p.verdict));
+    }
+    Ok(preview)
+}
+
+/// Whether a one-customer check holds.
+async fn holds(db: &Database, query: &Query, key: &Key, trigger: Option<&TriggerEvent>, now: DateTime<Utc>) -> Result<bool, DryRunError> {
+    if query.sql.is_empty() {
+        return Ok(true);
+    }
+    let binds = Bindings {
+        now,
+        customer: Some(key),
+        trigger,
+    }
+    .resolve(&query.params)?;
+    let rows = db.fetch(&query.sql, &binds, &[Want::Int]).await?;
+    Ok(matches!(rows.first().and_then(|r| r.first()), Some(Value::Int(1))))
+}
+
+/// The preview of a campaign for one customer: membership, arm, and the
+/// messages of the path they would take now (every message with `all`).
+pub async fn campaign_preview(
+    db: &Database,
+    program: &Program<'_>,
+    campaign: &str,
+    customer: &str,
+    now: DateTime<Utc>,
+    all: bool,
+) -> Result<CampaignPreview, DryRunError> {
+    let Some((_, ast)) = program.campaigns.get(campaign) else {
+        return Err(unknown_campaign(program, campaign));
+    };
+    let plan = plan::build(program, campaign).map_err(DryRunError::Plan)?;
+    let key = find_customer(db, program, customer).await?;
+    let trigger = match &plan.trigger {
+        plan::Trigger::On { event, .. } => latest_trigger(db, program, event, trigger_filter(db, &plan), &key, now).await?,
+        _ => None,
+    };
+    let is_triggered = matches!(plan.trigger, plan::Trigger::On { .. });
+    // Membership, part by part: the trigger's `where` and each `and` part.
+    let mut failing = Vec::new();
+    if is_triggered && trigger.is_none() {
+        // No event passes the trigger's `where`: every part is moot but the trigger.
+        if let Some(part) = queries::audience_parts(program, ast, db.dialect()).into_iter().next() {
+            failing.push(part.span);
+        }
+    } else {
+        for part in queries::audience_parts(program, ast, db.dialect()) {
+            if !holds(db, &part.query, &key, trigger.as_ref(), now).await? {
+                failing.push(part.span);
+            }
+        }
+    }
+    let in_audience = failing.is_empty() && (!is_triggered || trigger.is_some());
+    if is_triggered && trigger.is_none() && plan.messages.values().any(reads_trigger) {
+        return Err(DryRunError::NoTrigger {
+            customer: key.to_string(),
+            event: match &plan.trigger {
+                plan::Trigger::On { event, .. } => event.clone(),
+                _ => String::new(),
+            },
+        });
+    }
+    let queries = plan_queries(db, &plan);
+    let row = render_row(db, &queries.render, &queries.columns, &key, trigger.as_ref(), now).await?;
+    let zone = customer_zone(program, &row);
+    let (arm, entry) = crate::engine::experiment::assign(&plan, &key.to_string());
+    let mut previews = Vec::new();
+    let mut branches = Vec::new();
+    if all {
+        for step in &plan.steps {
+            let Op::Send { message, channels, .. } = &step.op else { continue };
+            if previews.iter().any(|p: &Preview| &p.message == message) {
+                continue;
+            }
+            let Some(compiled) = plan.messages.get(message) else { continue };
+            previews.push(render_chain(compiled, channels, &row, zone.as_deref())?);
+        }
+    } else {
+        // Walk this customer's path: their arm's entry, each `if` as it
+        // holds now. A bounded walk: a plan has no loops, but be safe.
+        let mut at = entry;
+        for _ in 0..plan.steps.len() + 1 {
+            let Some(i) = at else { break };
+            let Some(step) = plan.steps.get(i) else { break };
+            at = match &step.op {
+                Op::Send { message, channels, next, .. } => {
+                    if let Some(compiled) = plan.messages.get(message) {
+                        previews.push(render_chain(compiled, channels, &row, zone.as_deref())?);
+                    }
+                    Some(*next)
+                }
+                Op::Branch {
+                    condition,
+                    then,
+                    otherwise,
+                } => {
+                    let held = match queries.branches.get(*condition) {
+                        Some(q) => holds(db, q, &key, trigger.as_ref(), now).await?,
+                        None => false,
+                    };
+                    branches.push(held);
+                    Some(if held { *then } else { *otherwise })
+                }
+                Op::Exit | Op::End => None,
+                other => other.successors().first().copied(),
+            };
+        }
+    }
+    Ok(CampaignPreview {
+        in_audience,
+        failing,
+        arm,
+        branches,
+        previews,
     })
 }

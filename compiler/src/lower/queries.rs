@@ -211,6 +211,44 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
     }
 }
 
+/// One part of who a campaign takes, for explaining why a customer is not
+/// in it: the trigger's `where`, or one top-level `and` part of the
+/// audience, with where it was written.
+#[derive(Debug, Clone)]
+pub struct AudiencePart {
+    pub span: camp_grammar::ast::Span,
+    /// `1` when the part holds for one customer (and trigger).
+    pub query: Query,
+}
+
+/// The trigger's `where` and each `and` part of the audience, each as its
+/// own one-customer check.
+pub fn audience_parts(program: &Program, campaign: &ast::Campaign, dialect: &dyn Dialect) -> Vec<AudiencePart> {
+    let (trigger, trigger_filter) = trigger_event(program, campaign);
+    let mut parts = Vec::new();
+    if let Some(f) = trigger_filter {
+        parts.push(AudiencePart {
+            span: f.span,
+            query: check_query(program, dialect, trigger, &[(f, true)]),
+        });
+    }
+    for item in &campaign.items {
+        if let CampaignItem::Audience(a) = item {
+            let conjuncts: Vec<&Expr> = match &a.kind {
+                camp_grammar::ast::ExprKind::And(items) => items.iter().collect(),
+                _ => vec![a],
+            };
+            for c in conjuncts {
+                parts.push(AudiencePart {
+                    span: c.span,
+                    query: check_query(program, dialect, trigger, &[(c, false)]),
+                });
+            }
+        }
+    }
+    parts
+}
+
 /// Who is in a campaign's audience now, keys only, ascending.
 pub fn audience_keys(program: &Program, dialect: &dyn Dialect, audience: Option<&Expr>) -> Query {
     population(program, dialect, audience, &[])
