@@ -7,7 +7,9 @@
 //!   offsets, with no protocol types;
 //! - `handlers`, `to_proto`, `line_index`: the protocol side (UTF-16
 //!   positions are converted in one place);
-//! - `server`: the main loop (answers every request, survives panics).
+//! - `server`: the main loop (answers every request, survives panics);
+//! - `transport`: frames over stdio (a bad frame gets an error answer and
+//!   the server reads on).
 
 mod diagnostics;
 mod edit;
@@ -17,17 +19,14 @@ pub mod line_index;
 mod log;
 mod server;
 mod to_proto;
+pub mod transport;
 pub mod world;
 
 pub use server::{capabilities, run};
 
-/// Serves the protocol on stdin/stdout until the client says `exit`.
-/// Returns an error (for exit code 1) when the client leaves without
-/// `shutdown` or the connection breaks.
+/// Serves the protocol on stdin/stdout until the client says `exit` or
+/// the input ends. Returns an error (for exit code 1) when the client says
+/// `exit` without `shutdown`.
 pub fn run_stdio() -> Result<(), String> {
-    let (connection, io_threads) = lsp_server::Connection::stdio();
-    let result = run(&connection);
-    drop(connection);
-    io_threads.join().map_err(|e| format!("stdio: {e}"))?;
-    result
+    transport::run_io(std::io::stdin(), std::io::stdout())
 }

@@ -7,7 +7,7 @@
 use crate::handlers;
 use crate::to_proto::DocsLinks;
 use crate::world::{Doc, DocKey, World};
-use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response, ResponseError};
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response, ResponseError};
 use lsp_types::notification::{self as notif, Notification as _};
 use lsp_types::request::{self as req, Request as _};
 use lsp_types::{self as lsp, Uri};
@@ -36,9 +36,13 @@ pub struct Server<'c> {
     shutdown: bool,
 }
 
-/// Runs the protocol on `conn` until `exit` or until the client goes away.
+/// Runs the protocol on `conn` until `exit` or until the client goes away
+/// (both `Ok`); `Err` for `exit` without `shutdown` (exit code 1).
 pub fn run(conn: &Connection) -> Result<(), String> {
-    let (id, params) = conn.initialize_start().map_err(|e| format!("initialize failed: {e}"))?;
+    let Some((id, params)) = wait_initialize(conn)? else {
+        crate::log::log_info!("the client went away before initialize");
+        return Ok(());
+    };
     let init: lsp::InitializeParams = serde_json::from_value(params).unwrap_or_else(|e| {
         crate::log::log_warn!("initialize parameters not understood ({e}); using defaults");
         lsp::InitializeParams::default()
@@ -84,6 +88,35 @@ pub fn run(conn: &Connection) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Waits for `initialize`: other requests get `ServerNotInitialized`,
+/// notifications and responses are dropped. `None` when the client goes
+/// away first; `Err` for `exit` before `initialize`.
+fn wait_initialize(conn: &Connection) -> Result<Option<(RequestId, serde_json::Value)>, String> {
+    for msg in &conn.receiver {
+        match msg {
+            Message::Request(r) if r.method == req::Initialize::METHOD => return Ok(Some((r.id, r.params))),
+            Message::Request(r) => {
+                let e = error(ErrorCode::ServerNotInitialized, format!("`{}` before `initialize`", r.method));
+                send(
+                    conn,
+                    Response {
+                        id: r.id,
+                        result: None,
+                        error: Some(e),
+                    }
+                    .into(),
+                );
+            }
+            Message::Notification(n) if n.method == notif::Exit::METHOD => {
+                return Err("exit before initialize".to_string());
+            }
+            Message::Notification(n) => crate::log::log_info!("{} before initialize: dropped", n.method),
+            Message::Response(_) => crate::log::log_info!("a response before initialize: dropped"),
+        }
+    }
+    Ok(None)
 }
 
 fn send(conn: &Connection, msg: Message) {
@@ -151,20 +184,7 @@ impl Server<'_> {
                 error: Some(e),
             });
         }
-        let answer = catch_unwind(AssertUnwindSafe(|| self.route(r)));
-        let response = match answer {
-            Ok(Ok(value)) => Response::new_ok(id, value),
-            Ok(Err(e)) => Response {
-                id,
-                result: None,
-                error: Some(e),
-            },
-            Err(panic) => {
-                let why = panic_message(&panic);
-                crate::log::log_warn!("{method} failed: {why}");
-                Response::new_err(id, ErrorCode::InternalError as i32, format!("internal error in {method}: {why}"))
-            }
-        };
+        let response = answer(id, &method, || self.route(r));
         self.reply(response);
     }
 
@@ -189,9 +209,6 @@ impl Server<'_> {
             req::InlayHintRequest::METHOD => self.on::<req::InlayHintRequest>(p, handlers::inlay_hints),
             req::CodeActionRequest::METHOD => self.on::<req::CodeActionRequest>(p, handlers::code_actions),
             req::Formatting::METHOD => self.on::<req::Formatting>(p, handlers::formatting),
-            // Proves to the tests that a failing handler is answered and
-            // survived; harmless for a client to call.
-            "camp/panic" => panic!("camp/panic was requested"),
             other => Err(error(ErrorCode::MethodNotFound, format!("unknown request `{other}`"))),
         }
     }
@@ -337,10 +354,52 @@ impl Server<'_> {
     }
 }
 
+/// The response to request `id`: what `handle` returns, or
+/// `InternalError` when it panics (logged; the server goes on).
+fn answer(id: RequestId, method: &str, handle: impl FnOnce() -> HandlerResult<serde_json::Value>) -> Response {
+    match catch_unwind(AssertUnwindSafe(handle)) {
+        Ok(Ok(value)) => Response::new_ok(id, value),
+        Ok(Err(e)) => Response {
+            id,
+            result: None,
+            error: Some(e),
+        },
+        Err(panic) => {
+            let why = panic_message(&panic);
+            crate::log::log_warn!("{method} failed: {why}");
+            Response::new_err(id, ErrorCode::InternalError as i32, format!("internal error in {method}: {why}"))
+        }
+    }
+}
+
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_handler_is_answered_with_an_internal_error() {
+        let r = answer(RequestId::from(7), "textDocument/hover", || panic!("a bug in hover"));
+        assert_eq!(r.id, RequestId::from(7));
+        assert!(r.result.is_none());
+        let e = r.error.expect("an error");
+        assert_eq!(e.code, ErrorCode::InternalError as i32);
+        assert!(
+            e.message.contains("textDocument/hover") && e.message.contains("a bug in hover"),
+            "{}",
+            e.message
+        );
+
+        let r = answer(RequestId::from(8), "x", || Err(error(ErrorCode::InvalidParams, "bad")));
+        assert_eq!(r.error.map(|e| e.code), Some(ErrorCode::InvalidParams as i32));
+        let r = answer(RequestId::from("s".to_string()), "x", || Ok(serde_json::json!(1)));
+        assert_eq!(r.result, Some(serde_json::json!(1)));
+    }
 }

@@ -1,6 +1,6 @@
 //! Bad input never takes the server down: malformed requests get
-//! `InvalidParams`, unknown ones `MethodNotFound`, a panicking handler
-//! `InternalError`, and the server goes on answering.
+//! `InvalidParams`, unknown ones `MethodNotFound`, and the server goes on
+//! answering. (Bad frames on the wire: tests/frames.rs.)
 
 mod common;
 
@@ -11,7 +11,7 @@ use lsp_types::{self as lsp};
 use serde_json::json;
 
 #[test]
-fn malformed_unknown_and_panicking_requests_are_answered() {
+fn malformed_and_unknown_requests_are_answered() {
     let root = shop("robust");
     let mut c = Client::start(&root);
     let (u, text) = c.open("campaigns/vip.camp", None);
@@ -23,10 +23,10 @@ fn malformed_unknown_and_panicking_requests_are_answered() {
     assert_eq!(r.error.map(|e| e.code), Some(ErrorCode::InvalidParams as i32));
     let r = c.raw("textDocument/unheardOf", json!({}));
     assert_eq!(r.error.map(|e| e.code), Some(ErrorCode::MethodNotFound as i32));
+    // There is no request a client can make panic on purpose (a panicking
+    // handler's answer is tested on the wrapper, in server.rs).
     let r = c.raw("camp/panic", json!({}));
-    let e = r.error.expect("an error");
-    assert_eq!(e.code, ErrorCode::InternalError as i32);
-    assert!(e.message.contains("camp/panic"), "{}", e.message);
+    assert_eq!(r.error.map(|e| e.code), Some(ErrorCode::MethodNotFound as i32));
 
     // Still serving, state intact.
     let h = c.hover_text(&u, common::find(&text, "vip_customers and", 2));

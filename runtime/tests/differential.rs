@@ -501,6 +501,9 @@ async fn lowering_agrees_with_the_evaluator_on_sqlite_and_postgres() {
     let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
     let (mut generated, mut accepted, mut populations, mut checks, mut queries_run) = (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut selective = 0usize;
+    // Accepted conditions that read an rfm score, and those of them that
+    // select some customers but not all.
+    let (mut with_rfm, mut selective_rfm) = (0usize, 0usize);
     let mut failures: Vec<String> = Vec::new();
     // Population conditions by case name, to shrink those that fail.
     let mut conds: BTreeMap<String, Cond> = BTreeMap::new();
@@ -579,8 +582,13 @@ async fn lowering_agrees_with_the_evaluator_on_sqlite_and_postgres() {
                 let t = Instant::now();
                 let expected = world.audience(&d.cond, None);
                 t_eval += t.elapsed();
-                if !expected.is_empty() && expected.len() < world.customers.len() {
+                let some = !expected.is_empty() && expected.len() < world.customers.len();
+                if some {
                     selective += 1;
+                }
+                if d.item.contains("rfm(") {
+                    with_rfm += 1;
+                    selective_rfm += usize::from(some);
                 }
                 populations += 1;
                 queries_run += 2;
@@ -632,7 +640,8 @@ async fn lowering_agrees_with_the_evaluator_on_sqlite_and_postgres() {
     eprintln!(
         "seed {seed}: {generated} conditions generated, {accepted} accepted ({rejected_total} rejected by the checker), \
          {populations} populations ({selective} neither empty nor everyone), {checks} triggered checks, \
-         {queries_run} queries run, {} disagreements, {:.1?}",
+         {queries_run} queries run, {} disagreements, {:.1?}; {with_rfm} populations read rfm scores \
+         ({selective_rfm} neither empty nor everyone)",
         failures.len(),
         started.elapsed()
     );

@@ -1,8 +1,9 @@
--- Hand-written: recency and monetary quintiles 4-5 over the last 365 days. ?1 = now.
+-- Hand-written: recency and monetary scores 4-5 over the last 365 days, each
+-- 1 + floor(5 * b / n) (b = buyers strictly lower, n = buyers; ties score equal). ?1 = now.
 WITH scores AS (
   SELECT o.customer_id,
-         NTILE(5) OVER (ORDER BY MAX(o.ordered_at), o.customer_id) AS r,
-         NTILE(5) OVER (ORDER BY SUM(o.amount), o.customer_id) AS m
+         1 + 5 * (RANK() OVER (ORDER BY MAX(o.ordered_at)) - 1) / COUNT(*) OVER () AS r,
+         1 + 5 * (RANK() OVER (ORDER BY SUM(o.amount)) - 1) / COUNT(*) OVER () AS m
   FROM orders o WHERE o.ordered_at > datetime(?1, '-365 days') AND o.ordered_at <= ?1
   GROUP BY o.customer_id)
 SELECT c.id FROM customers c

@@ -428,7 +428,7 @@ pub fn type_of<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, e: &Expr, h
             }
             if let Some(w) = w {
                 window(env, sink, scope, w);
-                // Quintiles rank the whole base at once: one window for all.
+                // rfm scores rank the whole base at once: one window for all.
                 if matches!(w.kind, WindowKind::SinceLast(_) | WindowKind::SinceTrigger) {
                     sink.push(
                         Diagnostic::new(

@@ -663,7 +663,7 @@ impl<'p> Lowerer<'p> {
         )
     }
 
-    /// Quintiles over every customer with an E in the window: one CTE per
+    /// Scores 1..5 over every customer with an E in the window: one CTE per
     /// (event, property, window), shared by r, f and m.
     fn rfm(&mut self, event: &str, prop: &str, window: Option<&Window>, score: &str) -> (String, Ty) {
         let Some(name) = self.rfm_cte(event, prop, window, score) else {
@@ -685,7 +685,7 @@ impl<'p> Lowerer<'p> {
             Ty::Int,
         )
     }
-    /// The CTE of quintile scores for (event, property, window), created on
+    /// The CTE of rfm scores for (event, property, window), created on
     /// first use; `None` for an unknown event.
     fn rfm_cte(&mut self, event: &str, prop: &str, window: Option<&Window>, score: &str) -> Option<String> {
         let ev = self.event(event)?;
@@ -727,8 +727,10 @@ impl<'p> Lowerer<'p> {
     }
 }
 
-/// The quintile scores of one (event, property, window): only the scores a
-/// statement reads are computed (each is a window sort).
+/// The rfm scores of one (event, property, window): with n the customers
+/// scored and b those whose metric is strictly lower, `1 + floor(5 * b / n)`
+/// (b is `RANK() - 1` ascending). Only the scores a statement reads are
+/// computed (each is a window sort).
 struct RfmScores {
     name: String,
     customer: String,
@@ -744,10 +746,11 @@ impl RfmScores {
         let mut select = vec![format!("{} AS {}", self.customer, dialect.quote("customer"))];
         for (i, score) in ["r", "f", "m"].iter().enumerate() {
             if self.used[i] {
+                // 1 + floor(5 * b / n), b = customers strictly lower:
+                // equal metrics get equal scores (integer division).
                 select.push(format!(
-                    "NTILE(5) OVER (ORDER BY {}, {}) AS {}",
+                    "1 + 5 * (RANK() OVER (ORDER BY {}) - 1) / COUNT(*) OVER () AS {}",
                     self.metrics[i],
-                    self.customer,
                     dialect.quote(score)
                 ));
             }

@@ -308,10 +308,11 @@ impl World {
             let evs = g.history(id);
             events.insert(id, evs);
         }
-        // Customers whose purchases copy another's: ties in every rfm metric,
-        // broken by the customer key.
-        for id in (customers - 9).max(2)..=customers {
-            if g.rng.gen_bool(0.7) {
+        // Customers whose history copies another's (or a copy's): ties in
+        // every rfm metric, often several customers deep, which must all get
+        // the same scores.
+        for id in (customers - customers / 4).max(2)..=customers {
+            if g.rng.gen_bool(0.6) {
                 let src = g.rng.gen_range(1..id);
                 let copy: Vec<Event> = events[&src].iter().map(|e| Event { customer: id, ..e.clone() }).collect();
                 events.insert(id, copy);
@@ -460,6 +461,48 @@ impl World {
         unique.sort_unstable();
         unique.dedup();
         out.push(("customers tied on rfm recency and frequency".into(), unique.len() < metrics.len()));
+        // rfm(purchase.amount): (latest, count, sum) of the customers scored.
+        let rfm: Vec<[i64; 3]> = self
+            .customers
+            .iter()
+            .filter_map(|c| {
+                let rows: Vec<&Event> = self.visible(c.id, "purchase").collect();
+                let latest = rows.iter().map(|e| e.time).max()?;
+                let sum = rows
+                    .iter()
+                    .filter_map(|e| match e.props.get("amount") {
+                        Some(V::Int(n)) => Some(*n),
+                        _ => None,
+                    })
+                    .sum();
+                Some([latest, rows.len() as i64, sum])
+            })
+            .collect();
+        let mut same = rfm.clone();
+        same.sort_unstable();
+        out.push((
+            "three customers tied on every rfm metric".into(),
+            same.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]),
+        ));
+        // A tie group across a fifth of the scored customers: a rule that
+        // split ties by key (NTILE) would score its members apart.
+        let n = rfm.len();
+        let straddles = (0..3).all(|slot| {
+            let mut values: Vec<i64> = rfm.iter().map(|m| m[slot]).collect();
+            values.sort_unstable();
+            values
+                .chunk_by(|a, b| a == b)
+                .scan(0, |start, group| {
+                    let (first, last) = (*start, *start + group.len() - 1);
+                    *start += group.len();
+                    Some(group.len() > 1 && 5 * first / n != 5 * last / n)
+                })
+                .any(|x| x)
+        });
+        out.push((
+            "for each of r, f, m, customers tied across a fifth boundary".into(),
+            n > 0 && straddles,
+        ));
         for field in ["nickname", "score", "birthday", "last_login", "favorite"] {
             out.push((
                 format!("a customer whose {field} is null"),
@@ -735,8 +778,8 @@ impl World {
         }
     }
 
-    /// r, f, m per customer with at least one E in the window: NTILE(5) over
-    /// them, ascending by the metric and then by customer key.
+    /// r, f, m per customer with at least one E in the window, from 1 to 5
+    /// by how many of them have a strictly lower metric (DESIGN §3.1).
     fn rfm_scores(&self, event: &str, prop: &str, window: Option<&Win>) -> std::cell::Ref<'_, HashMap<i64, [i64; 3]>> {
         let key = format!("{event}.{prop}.{window:?}");
         if !self.rfm.borrow().contains_key(&key) {
@@ -761,42 +804,23 @@ impl World {
                     .sum();
                 metrics.push((c.id, latest, rows.len() as i64, sum));
             }
-            let mut scores: HashMap<i64, [i64; 3]> = metrics.iter().map(|m| (m.0, [0; 3])).collect();
-            for (slot, metric) in [
-                |m: &(i64, i64, i64, i64)| m.1,
-                |m: &(i64, i64, i64, i64)| m.2,
-                |m: &(i64, i64, i64, i64)| m.3,
-            ]
-            .iter()
-            .enumerate()
-            {
-                let mut order = metrics.clone();
-                order.sort_by_key(|m| (metric(m), m.0));
-                for (rank, m) in order.iter().enumerate() {
-                    if let Some(s) = scores.get_mut(&m.0) {
-                        s[slot] = ntile(5, order.len(), rank);
-                    }
+            // With n the customers scored and b those whose metric is
+            // strictly lower: 1 + floor(5 * b / n).
+            let n = metrics.len() as i64;
+            let mut scores: HashMap<i64, [i64; 3]> = HashMap::new();
+            for m in &metrics {
+                let of = |m: &(i64, i64, i64, i64), slot: usize| [m.1, m.2, m.3][slot];
+                let mut s = [0; 3];
+                for (slot, score) in s.iter_mut().enumerate() {
+                    let b = metrics.iter().filter(|o| of(o, slot) < of(m, slot)).count() as i64;
+                    *score = 1 + (5 * b).div_euclid(n);
                 }
+                scores.insert(m.0, s);
             }
             self.rfm.borrow_mut().insert(key.clone(), scores);
         }
         std::cell::Ref::map(self.rfm.borrow(), |m| &m[&key])
     }
-}
-
-/// SQL's NTILE(buckets) for the row at `rank` (0-based) of `rows`: the
-/// first `rows % buckets` buckets hold one row more.
-fn ntile(buckets: usize, rows: usize, rank: usize) -> i64 {
-    let small = rows / buckets;
-    let big = small + 1;
-    let bigs = rows % buckets;
-    let in_bigs = bigs * big;
-    let bucket = if rank < in_bigs {
-        rank / big
-    } else {
-        bigs + (rank - in_bigs) / small.max(1)
-    };
-    bucket as i64 + 1
 }
 
 #[derive(Clone, Copy)]
