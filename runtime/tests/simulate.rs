@@ -23,8 +23,7 @@ async fn replay(url: &str) {
     let from = end - Duration::days(6);
     let sim = simulate::simulate(
         url,
-        support::schema(&analysis),
-        support::plans(&analysis, &names),
+        support::deployment(&analysis, &names),
         from,
         end,
         |_, _| {},

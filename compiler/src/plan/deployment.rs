@@ -281,6 +281,14 @@ impl Deployment {
         let manifest = Manifest::from_json(manifest_json)?;
         let mut plans = Vec::with_capacity(manifest.plans.len());
         for entry in &manifest.plans {
+            // A campaign name is an identifier: never a path.
+            if entry.name.is_empty() || entry.name.chars().any(|c| matches!(c, '/' | '\\' | '.' | ':') || c.is_control()) {
+                return Err(DeploymentError::new(
+                    MANIFEST,
+                    format!("`{}` is not a campaign name", entry.name.escape_debug()),
+                    RECOMPILE,
+                ));
+            }
             if entry.file != plan_file(&entry.name) {
                 return Err(DeploymentError::new(
                     MANIFEST,
