@@ -4,8 +4,8 @@
 
 use crate::config::Config;
 use crate::load::{self, Loaded};
-use crate::{dbcmd, deploy};
 use crate::output;
+use crate::{dbcmd, deploy};
 use camp_compiler::plan::{Deployment, Op, Plan};
 use camp_compiler::program::Program;
 use camp_compiler::{Input, Workspace};

@@ -130,7 +130,10 @@ fn compile_writes_one_directory_whose_hash_follows_the_campaigns() {
     }
     // A removed campaign leaves no plan behind: the directory is replaced.
     std::fs::remove_file(ws.join("campaigns/winback.camp")).expect("remove");
-    assert_eq!(camp(&["compile", "--out", "deploy", "--dialect", "postgres"], ws).status.code(), Some(0));
+    assert_eq!(
+        camp(&["compile", "--out", "deploy", "--dialect", "postgres"], ws).status.code(),
+        Some(0)
+    );
     let fewer = manifest(&out);
     assert_eq!(fewer.plans.len(), 11);
     assert_ne!(fewer.hash, changed.hash);
@@ -276,7 +279,11 @@ async fn ledger(db: &Database, deployment: Deployment, from: DateTime<Utc>, to: 
         }
     }
     runner.stop().await.expect("stop");
-    let (l, e, p) = (daemon_table(db, "ledger"), daemon_table(db, "enrollments"), daemon_table(db, "payloads"));
+    let (l, e, p) = (
+        daemon_table(db, "ledger"),
+        daemon_table(db, "enrollments"),
+        daemon_table(db, "payloads"),
+    );
     let columns = [
         ("e.campaign", "campaign"),
         ("e.customer", "customer"),
@@ -409,10 +416,7 @@ async fn daemon_from_directory(url: String) {
         .spawn()
         .expect("camp run starts");
     let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     loop {
@@ -455,7 +459,11 @@ async fn daemon_from_directory(url: String) {
     assert!(exit.success(), "a clean stop: {exit}\n{}", log_text());
     assert!(log_text().contains(&hash[..12]), "the log names the deployment:\n{}", log_text());
 
-    let (e, l, d) = (daemon_table(&db, "enrollments"), daemon_table(&db, "ledger"), daemon_table(&db, "deployments"));
+    let (e, l, d) = (
+        daemon_table(&db, "enrollments"),
+        daemon_table(&db, "ledger"),
+        daemon_table(&db, "deployments"),
+    );
     for (table, what) in [(&e, "enrollment"), (&l, "ledger row")] {
         let n = daemon::count(&db, &format!("SELECT COUNT(*) FROM {table} WHERE deployment = '{hash}'")).await;
         assert_eq!(n, 1, "the {what} records the deployment");

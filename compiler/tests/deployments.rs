@@ -85,7 +85,12 @@ fn the_hash_of_the_whole_follows_every_campaign_and_nothing_else() {
 
     // Any campaign's change changes the whole, and only that plan's hash.
     for (path, from, to, campaign) in [
-        ("campaigns/cart.camp", "  wait 24h\n  send cart_remind", "  wait 23h\n  send cart_remind", "cart_reminder"),
+        (
+            "campaigns/cart.camp",
+            "  wait 24h\n  send cart_remind",
+            "  wait 23h\n  send cart_remind",
+            "cart_reminder",
+        ),
         ("campaigns/vip.camp", "variant a 50%", "variant a 40%", "vip_weekly"),
     ] {
         let mut changed = text(path).replace(from, to);

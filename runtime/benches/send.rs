@@ -91,15 +91,9 @@ async fn engine(url: &str, schema: &str, daemons: usize, out: &Path, n: u64) -> 
             schema: schema.to_string(),
             ..Options::default()
         };
-        let r = Runner::start(
-            db,
-            deployment.clone(),
-            channels,
-            opts,
-            due - chrono::Duration::seconds(1),
-        )
-        .await
-        .expect("runner");
+        let r = Runner::start(db, deployment.clone(), channels, opts, due - chrono::Duration::seconds(1))
+            .await
+            .expect("runner");
         runners.push(Arc::new(r));
     }
     let started = Instant::now();

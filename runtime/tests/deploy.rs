@@ -108,9 +108,14 @@ async fn enrollments(db: &Database, customer: i64) -> Vec<(String, String, Optio
 
 async fn restart(db: Database) {
     let analysis = support::workspace(&[("deploy.camp", V1)]);
-    sample::generate(&db, &support::schema(&analysis), &SampleSpec::new(20, t("2026-11-23T00:00:00Z")), |_| {})
-        .await
-        .expect("sample data");
+    sample::generate(
+        &db,
+        &support::schema(&analysis),
+        &SampleSpec::new(20, t("2026-11-23T00:00:00Z")),
+        |_| {},
+    )
+    .await
+    .expect("sample data");
     let v1 = deployment_of(V1, &["deploy_welcome", "deploy_gone"]);
     let v2 = deployment_of(V2, &["deploy_welcome"]);
     assert_ne!(v1.hash, v2.hash);
@@ -167,7 +172,10 @@ async fn restart(db: Database) {
     // Every ledger row was made by the second daemon, whatever plan it followed.
     let l = support::table(&db, "ledger");
     let ledger = db
-        .rows(&format!("SELECT customer, campaign, deployment FROM {l} ORDER BY customer, campaign"), &[])
+        .rows(
+            &format!("SELECT customer, campaign, deployment FROM {l} ORDER BY customer, campaign"),
+            &[],
+        )
         .await
         .expect("ledger");
     let ledger: Vec<(String, String, Option<String>)> = ledger
@@ -204,7 +212,10 @@ async fn restart(db: Database) {
     // The store keeps each deployment once, with its manifest.
     let d = support::table(&db, "deployments");
     let rows = db
-        .rows(&format!("SELECT hash, format_version, deployed_ms, manifest FROM {d} ORDER BY deployed_ms"), &[])
+        .rows(
+            &format!("SELECT hash, format_version, deployed_ms, manifest FROM {d} ORDER BY deployed_ms"),
+            &[],
+        )
         .await
         .expect("deployments");
     assert_eq!(rows.len(), 2, "version 1 is recorded once, from its first start");
@@ -238,9 +249,14 @@ async fn a_new_deployment_leaves_running_enrollments_on_their_plan_on_postgres()
 /// deployment while the rows made from then on record theirs.
 async fn old_store(db: Database) {
     let analysis = support::workspace(&[("deploy.camp", V1)]);
-    sample::generate(&db, &support::schema(&analysis), &SampleSpec::new(10, t("2026-11-23T00:00:00Z")), |_| {})
-        .await
-        .expect("sample data");
+    sample::generate(
+        &db,
+        &support::schema(&analysis),
+        &SampleSpec::new(10, t("2026-11-23T00:00:00Z")),
+        |_| {},
+    )
+    .await
+    .expect("sample data");
     let v1 = deployment_of(V1, &["deploy_welcome"]);
     let t0 = t("2026-11-23T01:00:00Z");
     let recorder = Recorder::default();
@@ -270,10 +286,7 @@ async fn old_store(db: Database) {
     r.stop().await.expect("stop");
     assert_eq!(simulate::sends_of(&recorder).len(), 2, "the old journey and the new one send");
     let plan = v1.plan("deploy_welcome").map(|p| p.hash.clone()).unwrap_or_default();
-    assert_eq!(
-        enrollments(&db, 3).await,
-        vec![("deploy_welcome".to_string(), plan.clone(), None)]
-    );
+    assert_eq!(enrollments(&db, 3).await, vec![("deploy_welcome".to_string(), plan.clone(), None)]);
     assert_eq!(
         enrollments(&db, 5).await,
         vec![("deploy_welcome".to_string(), plan, Some(v1.hash.clone()))]

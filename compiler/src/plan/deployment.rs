@@ -304,7 +304,11 @@ impl Deployment {
                 ));
             }
             let text = read(&entry.file).map_err(|e| {
-                DeploymentError::new(&entry.file, format!("cannot read the plan: {e}"), "the directory is incomplete; compile it again")
+                DeploymentError::new(
+                    &entry.file,
+                    format!("cannot read the plan: {e}"),
+                    "the directory is incomplete; compile it again",
+                )
             })?;
             let plan = Plan::from_json(&text).map_err(|e| {
                 let help = match e {
