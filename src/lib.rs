@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod dbcmd;
+pub mod deploy;
 pub mod explain;
 pub mod fixture;
 pub mod fmt_cmd;

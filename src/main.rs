@@ -5,6 +5,7 @@ use camp::load::{self, Loaded};
 use camp::output;
 use camp_compiler::codes;
 use camp_compiler::lower::{Dialect, Postgres, Sqlite};
+use camp_compiler::plan::deployment::{self, Deployment};
 use camp_compiler::program::Program;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -24,6 +25,9 @@ enum Command {
     Run {
         /// Files or folders; defaults to the current workspace.
         paths: Vec<PathBuf>,
+        /// Run the deployment that `camp compile --out DIR` wrote, instead of compiling sources.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        plans: Option<PathBuf>,
         #[arg(long)]
         database: Option<String>,
         /// Start the clock at this instant (RFC 3339); it then runs at wall-clock speed.
@@ -36,6 +40,9 @@ enum Command {
     /// Replay the stored events on a virtual clock: who would get what, and when. Nothing is sent.
     Simulate {
         paths: Vec<PathBuf>,
+        /// Replay the deployment that `camp compile --out DIR` wrote, instead of compiling sources.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        plans: Option<PathBuf>,
         #[arg(long)]
         database: Option<String>,
         #[arg(long)]
@@ -115,11 +122,11 @@ enum Command {
         #[arg(long)]
         database: Option<String>,
     },
-    /// Compile every campaign to a versioned JSON plan in DIR (all or none).
+    /// Compile the workspace into a deployment directory: DIR/manifest.json and DIR/plans/<campaign>.json (all or none).
     Compile {
         /// Files or folders; defaults to the current workspace.
         paths: Vec<PathBuf>,
-        /// Where the plans go: one `<campaign>.plan.json` each.
+        /// The deployment directory; an earlier deployment there is replaced as a whole.
         #[arg(long)]
         out: PathBuf,
         /// Print the indexes the queries want for this dialect (plans hold both).
@@ -183,12 +190,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run {
             paths,
+            plans,
             database,
             now,
             listen,
-        } => camp::runcmd::run(&paths, database.as_deref(), now.as_deref(), listen.as_deref()),
+        } => camp::runcmd::run(&paths, plans.as_deref(), database.as_deref(), now.as_deref(), listen.as_deref()),
         Command::Simulate {
             paths,
+            plans,
             database,
             from,
             to,
@@ -199,7 +208,7 @@ fn main() -> ExitCode {
                 Format::Human => camp::runcmd::SimOutput::Human(limit.unwrap_or(500)),
                 Format::Json => camp::runcmd::SimOutput::Json(limit.unwrap_or(usize::MAX)),
             };
-            camp::runcmd::simulate(&paths, database.as_deref(), &from, &to, output)
+            camp::runcmd::simulate(&paths, plans.as_deref(), database.as_deref(), &from, &to, output)
         }
         Command::Report { campaign, database } => camp::runcmd::report(&campaign, database.as_deref()),
         Command::Demo => camp::runcmd::demo(),
@@ -331,27 +340,25 @@ fn compile(paths: &[PathBuf], out: &std::path::Path, dialect: Option<DialectArg>
     let Some(program) = Program::new(&analysis) else {
         return ExitCode::from(EXIT_ERRORS);
     };
-    // Build every plan before writing any, so a failure leaves nothing half-done.
-    let mut plans = Vec::new();
-    for name in program.campaigns.keys() {
-        match camp_compiler::plan::build(&program, name) {
-            Ok(plan) => plans.push((name.to_string(), plan.to_json())),
-            Err(e) => {
-                eprintln!("error: cannot compile campaign `{name}`: {e}");
-                return ExitCode::from(EXIT_ERRORS);
-            }
+    // Build every plan before writing anything, so a failure leaves nothing half-done.
+    let deployment = match Deployment::build(&program) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: cannot compile: {e}");
+            return ExitCode::from(EXIT_ERRORS);
         }
-    }
-    if let Err(e) = write_plans(out, &plans) {
-        eprintln!("error: cannot write plans to `{}`: {e}", out.display());
+    };
+    if let Err(e) = camp::deploy::write(out, &deployment) {
+        eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
     let dialect = dialect_of(dialect, &loaded.config);
+    let count = deployment.plans.len();
     println!(
-        "wrote {} plan{} to {} (SQL for sqlite and postgres)",
-        plans.len(),
-        if plans.len() == 1 { "" } else { "s" },
-        out.display()
+        "wrote deployment {} to {}: manifest.json and {count} plan{} (SQL for sqlite and postgres)",
+        deployment::short(&deployment.hash),
+        out.display(),
+        if count == 1 { "" } else { "s" },
     );
     let mut indexes = std::collections::BTreeSet::new();
     for (_, c) in program.campaigns.values() {
@@ -364,22 +371,6 @@ fn compile(paths: &[PathBuf], out: &std::path::Path, dialect: Option<DialectArg>
         }
     }
     ExitCode::SUCCESS
-}
-
-/// Writes each plan to a temporary file and renames it into place, so a
-/// reader never sees a partial plan.
-fn write_plans(out: &std::path::Path, plans: &[(String, String)]) -> std::io::Result<()> {
-    std::fs::create_dir_all(out)?;
-    let mut staged = Vec::new();
-    for (name, json) in plans {
-        let tmp = out.join(format!(".{name}.plan.json.tmp"));
-        std::fs::write(&tmp, json)?;
-        staged.push((tmp, out.join(format!("{name}.plan.json"))));
-    }
-    for (tmp, path) in staged {
-        std::fs::rename(tmp, path)?;
-    }
-    Ok(())
 }
 
 fn explain_campaign(name: &str, paths: &[PathBuf], dialect: Option<DialectArg>) -> ExitCode {

@@ -59,7 +59,8 @@ pub struct EventsTableModel {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventStorage {
     /// Rows of the shared events table, properties in its JSON column.
     Shared,

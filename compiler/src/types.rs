@@ -1,9 +1,12 @@
 //! Semantic types of schema fields and expressions.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The type of a schema field, resolved from its `TypeExpr`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The type of a schema field, resolved from its `TypeExpr`. Serialized in
+/// deployments (`"id"`, `{"text":{"max":20}}`, `{"enum":["a","b"]}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FieldType {
     Id,
     Text {

@@ -6,7 +6,9 @@ use tracing_subscriber::fmt::MakeWriter;
 
 /// Masks email addresses (`***@example.com`) and phone-like numbers (nine
 /// or more digits, with `-`, `+`, `(`, `)` or single spaces between them:
-/// all digits but the last four become `*`).
+/// all digits but the last four become `*`). Hex words of 12 or more
+/// characters with a letter in them (content hashes such as a
+/// deployment's) are not phone numbers and stay as they are.
 pub fn mask(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out: Vec<char> = chars.clone();
@@ -38,6 +40,10 @@ pub fn mask(text: &str) -> String {
             i += 1;
             continue;
         }
+        if let Some(word_end) = hex_word(&chars, i) {
+            i = word_end;
+            continue;
+        }
         let mut end = i;
         let mut last_digit = i;
         let joins = |j: usize| "-+()".contains(chars[j]) || (chars[j] == ' ' && chars.get(j + 1).is_some_and(|c| c.is_ascii_digit()));
@@ -56,6 +62,21 @@ pub fn mask(text: &str) -> String {
         i = end.max(i + 1);
     }
     out.into_iter().collect()
+}
+
+/// The end of the hex word around `at`, if the word (ASCII letters and
+/// digits) is 12 or more hex digits with at least one letter.
+fn hex_word(chars: &[char], at: usize) -> Option<usize> {
+    let mut start = at;
+    while start > 0 && chars[start - 1].is_ascii_alphanumeric() {
+        start -= 1;
+    }
+    let mut end = at;
+    while end < chars.len() && chars[end].is_ascii_alphanumeric() {
+        end += 1;
+    }
+    let word = &chars[start..end];
+    (word.len() >= 12 && word.iter().all(|c| c.is_ascii_hexdigit()) && word.iter().any(|c| c.is_ascii_alphabetic())).then_some(end)
 }
 
 /// Standard error, masked.
@@ -111,5 +132,9 @@ mod tests {
         assert_eq!(mask("at 2026-11-23T03:00:00Z"), "at 2026-11-23T03:00:00Z");
         assert_eq!(mask("+82 10 1234 5678"), "+** ** **** 5678");
         assert_eq!(mask("+821012345678"), "+********5678");
+        // A deployment's hash is not a phone number; letters glued to one do not hide it.
+        assert_eq!(mask("deployment=a01234567890 ok"), "deployment=a01234567890 ok");
+        assert_eq!(mask("tel01012345678"), "tel*******5678");
+        assert_eq!(mask("phone=010-1234-5678abc"), "phone=***-****-5678abc");
     }
 }

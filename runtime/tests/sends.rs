@@ -223,8 +223,7 @@ async fn a_second_daemon_on_one_sqlite_file_is_refused() {
         .expect("connect");
     let second = Runner::start(
         again,
-        support::schema(&analysis),
-        support::plans(&analysis, &["cart_reminder"]),
+        support::deployment(&analysis, &["cart_reminder"]),
         ChannelSet::new(),
         Options::default(),
         now,

@@ -14,9 +14,11 @@
 //! are seconds.
 
 mod build;
+pub mod deployment;
 mod hash;
 
 pub use build::build;
+pub use deployment::Deployment;
 
 use crate::lower::{CampaignQueries, Query};
 use crate::templating::{CompiledMessage, TemplateError};

@@ -38,8 +38,8 @@ pub async fn for_event(
         }
         let s = &runner.store;
         let sql = format!(
-            "INSERT INTO {} (campaign, plan_hash, customer, occurrence, priority, trigger_ms, trigger_props, due_ms, enrolled_ms) \
-             VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT DO NOTHING",
+            "INSERT INTO {} (campaign, plan_hash, customer, occurrence, priority, trigger_ms, trigger_props, due_ms, enrolled_ms, deployment) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT DO NOTHING",
             s.t.enrollments,
             s.ph(1),
             s.ph(2),
@@ -49,7 +49,8 @@ pub async fn for_event(
             s.ph(6),
             s.ph(7),
             s.ph(8),
-            s.ph(9)
+            s.ph(9),
+            s.ph(10)
         );
         created += tx
             .execute(
@@ -64,6 +65,7 @@ pub async fn for_event(
                     BindValue::Text(serde_json::Value::Object(trigger.props.clone()).to_string()),
                     BindValue::Int(ms(trigger.time)),
                     BindValue::Int(ms(now)),
+                    BindValue::Text(runner.deployment.clone()),
                 ],
             )
             .await?;
@@ -206,6 +208,7 @@ async fn occurrence(runner: &Runner, plan: &Plan, now: DateTime<Utc>) -> Result<
     let priority = extra(BindValue::Int(plan.priority.min(i64::MAX as u64) as i64), &mut binds);
     let due_ph = extra(BindValue::Int(ms(due)), &mut binds);
     let now_ph = extra(BindValue::Int(ms(now)), &mut binds);
+    let deployment = extra(BindValue::Text(runner.deployment.clone()), &mut binds);
     // The snapshot of the render columns, a JSON array in column order (too
     // many columns: none, the render query runs at send time instead).
     let snapshot = if queries.columns.is_empty() || queries.columns.len() > 40 {
@@ -215,8 +218,8 @@ async fn occurrence(runner: &Runner, plan: &Plan, now: DateTime<Utc>) -> Result<
         s.sql.json_array(&values)
     };
     let sql = format!(
-        "INSERT INTO {} (campaign, plan_hash, customer, occurrence, priority, snapshot, due_ms, enrolled_ms) \
-         SELECT {campaign}, {hash}, CAST(p.{} AS TEXT), {occ}, {priority}, {snapshot}, {due_ph}, {now_ph} \
+        "INSERT INTO {} (campaign, plan_hash, customer, occurrence, priority, snapshot, due_ms, enrolled_ms, deployment) \
+         SELECT {campaign}, {hash}, CAST(p.{} AS TEXT), {occ}, {priority}, {snapshot}, {due_ph}, {now_ph}, {deployment} \
          FROM ({}) AS p WHERE 1 = 1 ON CONFLICT DO NOTHING",
         s.t.enrollments,
         d.quote("customer"),

@@ -21,9 +21,8 @@ use crate::db::{Backend, CellsExt, Database, DbError, Key, Tx};
 use crate::metrics::Metrics;
 use crate::store::{wall_ms, DaemonId, Store};
 use camp_compiler::lower::{CampaignQueries, Query};
+use camp_compiler::plan::deployment::{Deployment, FieldType, Policy, Schema};
 use camp_compiler::plan::Plan;
-use camp_compiler::schema::SchemaModel;
-use camp_compiler::types::FieldType;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -71,7 +70,7 @@ pub struct CustomerInfo {
 }
 
 impl CustomerInfo {
-    fn of(schema: &SchemaModel) -> Option<CustomerInfo> {
+    fn of(schema: &Schema) -> Option<CustomerInfo> {
         let c = schema.customer.as_ref()?;
         let first = |pred: &dyn Fn(&FieldType) -> bool| c.fields.iter().find(|f| pred(&f.ty)).map(|f| f.name.clone());
         Some(CustomerInfo {
@@ -122,7 +121,13 @@ impl std::ops::AddAssign for Tick {
 /// The engine over one store.
 pub struct Runner {
     pub store: Store,
-    pub schema: Arc<SchemaModel>,
+    /// The part of the schema the runtime reads, from the deployment.
+    pub schema: Arc<Schema>,
+    /// The policy facts the runtime reads, from the deployment.
+    pub policy: Policy,
+    /// The hash of the deployment this runner executes: every enrollment
+    /// and ledger row it writes records it.
+    pub deployment: String,
     pub customer: CustomerInfo,
     pub sources: Vec<events::Source>,
     /// Every plan version met, by hash.
@@ -144,16 +149,26 @@ pub struct Runner {
 
 impl Runner {
     /// Opens the store (migrating it), registers this daemon and deploys
-    /// the plans. `now` starts the schedules of newly deployed campaigns
-    /// and, outside replays, the event cursors of new tables.
+    /// the deployment's plans: new enrollments follow them, running ones
+    /// go on with the plan version they began with. `now` starts the
+    /// schedules of newly deployed campaigns and, outside replays, the
+    /// event cursors of new tables.
     pub async fn start(
         db: Database,
-        schema: SchemaModel,
-        plans: Vec<Plan>,
+        deployment: Deployment,
         channels: ChannelSet,
         opts: Options,
         now: DateTime<Utc>,
     ) -> Result<Runner, DbError> {
+        let manifest = deployment.manifest().to_json();
+        let format_version = deployment.format_version;
+        let Deployment {
+            hash: deployment,
+            schema,
+            policy,
+            plans,
+            ..
+        } = deployment;
         let customer = CustomerInfo::of(&schema).ok_or_else(|| DbError::data("the schema has no customer table"))?;
         let store = Store::open(db, &opts.schema).await?;
         let id = DaemonId::new();
@@ -164,6 +179,8 @@ impl Runner {
         let runner = Runner {
             store,
             schema: Arc::new(schema),
+            policy,
+            deployment,
             customer,
             sources,
             versions: Mutex::new(current.iter().map(|p| (p.hash.clone(), p.clone())).collect()),
@@ -177,7 +194,7 @@ impl Runner {
             gaps: Mutex::new(HashMap::new()),
             marks: Mutex::new(outbox::Marks::default()),
         };
-        runner.deploy(now).await?;
+        runner.deploy(&manifest, format_version, now).await?;
         if !runner.opts.replay {
             events::init_cursors(&runner).await?;
         } else if let Ok(mut r) = runner.replayed_to.lock() {
@@ -186,11 +203,29 @@ impl Runner {
         Ok(runner)
     }
 
-    /// Records the deployed plan versions and the schedules of new campaigns.
-    async fn deploy(&self, now: DateTime<Utc>) -> Result<(), DbError> {
+    /// Records the deployment, its plan versions and the schedules of new
+    /// campaigns.
+    async fn deploy(&self, manifest: &str, format_version: u32, now: DateTime<Utc>) -> Result<(), DbError> {
         let t = &self.store.t;
         let p = |n| self.store.ph(n);
         let mut tx = self.store.db.begin().await?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {} (hash, format_version, deployed_ms, manifest) VALUES ({}, {}, {}, {}) ON CONFLICT DO NOTHING",
+                t.deployments,
+                p(1),
+                p(2),
+                p(3),
+                p(4)
+            ),
+            &[
+                BindValue::Text(self.deployment.clone()),
+                BindValue::Int(i64::from(format_version)),
+                BindValue::Int(crate::clock::ms(now)),
+                BindValue::Text(manifest.to_string()),
+            ],
+        )
+        .await?;
         for plan in &self.current {
             tx.execute(
                 &format!(

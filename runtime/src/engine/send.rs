@@ -318,6 +318,7 @@ const COLUMNS: &[&str] = &[
     "lease_owner",
     "lease_until_ms",
     "fallback_ms",
+    "deployment",
 ];
 
 /// Writes a ledger row for every verdict that has one and returns the
@@ -379,6 +380,7 @@ pub async fn record(
             },
             if pending { BindValue::Int(lease) } else { null_int.clone() },
             fallback,
+            BindValue::Text(runner.deployment.clone()),
         ]);
     }
     let mut out = Vec::new();

@@ -28,6 +28,8 @@ pub struct Tables {
     pub quarantine: String,
     pub dead_letters: String,
     pub conversions: String,
+    /// Every deployment the store has run (migration 0006).
+    pub deployments: String,
     migrations: String,
 }
 
@@ -72,6 +74,7 @@ impl Store {
             quarantine: t("quarantine"),
             dead_letters: t("dead_letters"),
             conversions: t("conversions"),
+            deployments: t("deployments"),
             migrations: t("migrations"),
         };
         Store {
