@@ -145,7 +145,7 @@ pub fn run(paths: &[PathBuf], database: Option<&str>, now: Option<&str>, listen:
         // Before anything is awaited: a SIGTERM while connecting still stops cleanly.
         let shutdown = daemon::signal();
         let db = Database::connect(&url).await.map_err(|e| e.to_string())?;
-        let runner = Runner::start(db, schema, plans, channels, Options::default(), clock.now())
+        let runner = Runner::start(db, schema, plans, channels, Options::from_env(), clock.now())
             .await
             .map_err(|e| e.to_string())?;
         let listener = match listen {

@@ -261,7 +261,10 @@ async fn removed_registration_comes_back(url: String) {
     db.execute(&format!("DELETE FROM {d}"), &[]).await.expect("delete");
     let started = Instant::now();
     while support::count(&db, &mine, &[]).await != 1 {
-        assert!(started.elapsed() < Duration::from_secs(10), "the registration was not created again");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the registration was not created again"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let started = Instant::now();
@@ -269,7 +272,10 @@ async fn removed_registration_comes_back(url: String) {
         assert!(started.elapsed() < Duration::from_secs(10), "the loss was not noticed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(!runner.registration.may_deliver(before), "claims of the lost registration are fenced");
+    assert!(
+        !runner.registration.may_deliver(before),
+        "claims of the lost registration are fenced"
+    );
     assert!(runner.registration.may_deliver(runner.registration.claim()));
     runner.stop().await.expect("stop");
     assert_eq!(support::count(&db, &mine, &[]).await, 0, "a clean stop unregisters");

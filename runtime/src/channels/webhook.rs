@@ -144,6 +144,12 @@ impl Inner {
 }
 
 impl Channel for Webhook {
+    /// Eight rounds of `max_in_flight` requests: a crash sends again at
+    /// most that many, and a batch's slowest request holds up little.
+    fn batch_size(&self) -> usize {
+        self.inner.config.max_in_flight.clamp(1, 1024) * 8
+    }
+
     fn deliver<'a>(&'a self, batch: Vec<Outgoing>) -> BoxFuture<'a, Vec<(Outgoing, Outcome)>> {
         Box::pin(async move {
             let mut tasks = tokio::task::JoinSet::new();

@@ -60,6 +60,28 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The defaults, with what `camp run` takes from the environment:
+    /// `CAMP_BATCH` (sends claimed per transaction, 1-100000) and
+    /// `CAMP_DAEMON_TTL_MS` (how long a registration lives without
+    /// renewal, 200-600000 ms: how soon a dead daemon's work is taken
+    /// back). Values out of range or not numbers are ignored.
+    pub fn from_env() -> Options {
+        let var = |name: &str, range: std::ops::RangeInclusive<i64>| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|v| range.contains(v))
+        };
+        let d = Options::default();
+        Options {
+            batch: var("CAMP_BATCH", 1..=100_000).map_or(d.batch, |b| b as usize),
+            daemon_ttl_ms: var("CAMP_DAEMON_TTL_MS", 200..=600_000).unwrap_or(d.daemon_ttl_ms),
+            ..d
+        }
+    }
+}
+
 /// The customer table as the engine reads it.
 #[derive(Debug, Clone)]
 pub struct CustomerInfo {

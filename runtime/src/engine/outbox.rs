@@ -19,22 +19,40 @@ use camp_compiler::plan::Op;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-/// Delivers sends this daemon claimed under `claim` and records the
-/// results at once, in one transaction per batch: if the daemon dies, at
-/// most the batch in flight is delivered again (under the same keys).
-/// Nothing is handed to a channel unless the registration the sends were
-/// claimed under still holds: they stay pending for whoever holds them.
-pub async fn deliver(runner: &Runner, now: DateTime<Utc>, outgoing: Vec<Outgoing>, claim: Claim) -> Result<u64, DbError> {
-    if outgoing.is_empty() {
-        return Ok(0);
+/// Delivers sends this daemon claimed under `claim`, in the batches each
+/// channel takes (see [`crate::channels::Channel::batch_size`]), and
+/// records each batch's results as soon as it is delivered, in one
+/// transaction: if the daemon dies, at most the batch in flight is
+/// delivered again (under the same keys). Nothing is handed to a channel
+/// unless the registration the sends were claimed under still holds:
+/// they stay pending for whoever holds them.
+pub async fn deliver(runner: &Runner, now: DateTime<Utc>, mut outgoing: Vec<Outgoing>, claim: Claim) -> Result<u64, DbError> {
+    // By channel, keeping the order within each.
+    outgoing.sort_by(|a, b| a.channel.cmp(&b.channel));
+    let mut total = 0;
+    let mut rest = outgoing.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let size = runner.channels.batch_size(&first.channel);
+        let mut batch = vec![first];
+        while batch.len() < size {
+            match rest.next_if(|o| o.channel == batch[0].channel) {
+                Some(o) => batch.push(o),
+                None => break,
+            }
+        }
+        if !runner.registration.may_deliver(claim) {
+            tracing::warn!(
+                deliveries = batch.len() + rest.count(),
+                "this daemon's registration is not confirmed; its deliveries wait until it is renewed or another daemon takes them"
+            );
+            break;
+        }
+        total += deliver_batch(runner, now, batch).await?;
     }
-    if !runner.registration.may_deliver(claim) {
-        tracing::warn!(
-            deliveries = outgoing.len(),
-            "this daemon's registration is not confirmed; its deliveries wait until it is renewed or another daemon takes them"
-        );
-        return Ok(0);
-    }
+    Ok(total)
+}
+
+async fn deliver_batch(runner: &Runner, now: DateTime<Utc>, outgoing: Vec<Outgoing>) -> Result<u64, DbError> {
     let results = runner.channels.deliver(outgoing).await;
     let now_ms = ms(now);
     let mut marks = Marks {
@@ -53,7 +71,9 @@ pub async fn deliver(runner: &Runner, now: DateTime<Utc>, outgoing: Vec<Outgoing
                 } else {
                     // 2s, 4s, 8s, .. on the engine's clock.
                     let backoff = 1000i64 << tries.clamp(1, 16);
-                    marks.retries.push((o.ledger, tries, now_ms + backoff, crate::logging::mask(&error)));
+                    marks
+                        .retries
+                        .push((o.ledger, tries, now_ms + backoff, crate::logging::mask(&error)));
                 }
             }
             Outcome::Refused(error) => marks.dead(runner, o, &format!("refused: {error}")),

@@ -218,10 +218,7 @@ impl Store {
         } else {
             format!("{alias}.lease_owner")
         };
-        format!(
-            "({c} IS NULL OR {c} = {me} OR {c} NOT IN (SELECT name FROM {}))",
-            self.t.daemons
-        )
+        format!("({c} IS NULL OR {c} = {me} OR {c} NOT IN (SELECT name FROM {}))", self.t.daemons)
     }
 
     /// Renews a daemon's registration, registering it again if its row
