@@ -229,10 +229,8 @@ fn digit_runs(line: &str) -> Vec<String> {
     for c in line.chars() {
         if c.is_ascii_digit() {
             run.push(c);
-        } else if !" -.()+/".contains(c) {
-            if !run.is_empty() {
-                runs.push(std::mem::take(&mut run));
-            }
+        } else if !" -.()+/".contains(c) && !run.is_empty() {
+            runs.push(std::mem::take(&mut run));
         }
     }
     if !run.is_empty() {

@@ -39,6 +39,8 @@ message lease_note {
 const BEFORE: &str = "2026-11-23T00:59:59Z";
 const AFTER: &str = "2026-11-23T01:00:01Z";
 
+type Probe = dyn Fn(&[Outgoing]) + Send + Sync;
+
 /// A channel that takes `pause` for every batch (a slow provider), then
 /// takes every send; it counts each key it was handed.
 #[derive(Clone)]
@@ -46,7 +48,7 @@ struct Slow {
     pause: Duration,
     keys: Arc<Mutex<Vec<String>>>,
     /// Called before each batch, with the batch.
-    probe: Arc<dyn Fn(&[Outgoing]) + Send + Sync>,
+    probe: Arc<Probe>,
 }
 
 impl Slow {

@@ -164,7 +164,7 @@ pub struct Runner {
     /// Results of deliveries whose marking failed (the database was out
     /// of reach): written before anything else is claimed.
     unmarked: Mutex<Vec<outbox::Marks>>,
-    /// This daemon's registration, renewed by `heartbeat`.
+    /// This daemon's registration, renewed by `heartbeat` on the wall clock.
     pub registration: Arc<lease::Registration>,
     heartbeat: lease::Heartbeat,
     /// One tick at a time: what this daemon holds is never delivered twice
