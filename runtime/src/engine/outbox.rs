@@ -5,8 +5,9 @@
 //! commit and marking leaves the row pending, claimed by a daemon that is
 //! gone: once its registration has expired (or, on its own host, its
 //! process is found dead) the row is delivered again with the same
-//! idempotency key. A live daemon's claims are never taken. Receipts move rows to delivered or failed; a failed send, or one
-//! with no receipt by its fallback time, goes out on the next channel.
+//! idempotency key. A live daemon's claims are never taken. Receipts
+//! move rows to delivered or failed; a failed send, or one with no
+//! receipt by its fallback time, goes out on the next channel.
 
 use super::lease::Claim;
 use super::send::{self, Candidate, Verdict};

@@ -154,10 +154,16 @@ impl Store {
             let (Some(name), host, pid, until) = (row.text(0), row.text(1), row.int(2), row.int(3).unwrap_or(0)) else {
                 continue;
             };
-            let gone = until < now || (host.as_deref() == Some(me.host.as_str()) && pid.is_some_and(|p| !process_alive(p)));
-            if gone || name == me.name {
-                self.forget(&mut tx, &name).await?;
-            } else if exclusive {
+            let dead = host.as_deref() == Some(me.host.as_str()) && pid.is_some_and(|p| !process_alive(p));
+            if dead || name == me.name {
+                self.forget(&mut tx, &name, None).await?;
+                continue;
+            }
+            // Expired, unless it renewed meanwhile.
+            if until < now && self.forget(&mut tx, &name, Some(now)).await? == 1 {
+                continue;
+            }
+            if exclusive {
                 tx.rollback().await?;
                 return Err(DbError::data(format!(
                     "another camp daemon (`{name}`, pid {} on {}) is running on this SQLite database\n  help: stop it first; to run several daemons at once, use PostgreSQL",
@@ -198,13 +204,30 @@ impl Store {
     /// free from then on: a lease is good only while its owner is
     /// registered (see [`Store::claimable`]), so forgetting is one row and
     /// never waits for the ledger.
-    async fn forget(&self, tx: &mut crate::db::Tx, name: &str) -> Result<(), DbError> {
-        tx.execute(
-            &format!("DELETE FROM {} WHERE name = {}", self.t.daemons, self.ph(1)),
-            &[BindValue::Text(name.to_string())],
-        )
-        .await?;
-        Ok(())
+    /// With `expired_before`, only if it has not renewed past that instant.
+    async fn forget(&self, tx: &mut crate::db::Tx, name: &str, expired_before: Option<i64>) -> Result<u64, DbError> {
+        let removed = match expired_before {
+            None => {
+                tx.execute(
+                    &format!("DELETE FROM {} WHERE name = {}", self.t.daemons, self.ph(1)),
+                    &[BindValue::Text(name.to_string())],
+                )
+                .await?
+            }
+            Some(t) => {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {} WHERE name = {} AND until_ms < {}",
+                        self.t.daemons,
+                        self.ph(1),
+                        self.ph(2)
+                    ),
+                    &[BindValue::Text(name.to_string()), BindValue::Int(t)],
+                )
+                .await?
+            }
+        };
+        Ok(removed)
     }
 
     /// The condition (on ledger rows aliased `alias`, or unqualified when
@@ -262,16 +285,7 @@ impl Store {
             let mut tx = self.db.begin().await?;
             for name in stale.iter().filter_map(|r| r.text(0)) {
                 // Only if it is still expired: it may have renewed meanwhile.
-                tx.execute(
-                    &format!(
-                        "DELETE FROM {} WHERE name = {} AND until_ms < {}",
-                        self.t.daemons,
-                        self.ph(1),
-                        self.ph(2)
-                    ),
-                    &[BindValue::Text(name), BindValue::Int(now)],
-                )
-                .await?;
+                self.forget(&mut tx, &name, Some(now)).await?;
             }
             tx.commit().await?;
         }
@@ -281,7 +295,7 @@ impl Store {
     /// Removes this daemon's registration and releases its leases.
     pub async fn unregister(&self, me: &DaemonId) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
-        self.forget(&mut tx, &me.name).await?;
+        self.forget(&mut tx, &me.name, None).await?;
         tx.execute(
             &format!(
                 "UPDATE {} SET lease_owner = NULL, lease_until_ms = NULL WHERE status = 'pending' AND lease_owner = {}",
