@@ -254,7 +254,7 @@ async fn crash(url: String, t: impl Fn(&str) -> String) {
     );
 }
 
-const FLEET_ENV: &[(&str, &str)] = &[("CAMP_BATCH", "250"), ("CAMP_DAEMON_TTL_MS", "1000")];
+const FLEET_ENV: &[(&str, &str)] = &[("CAMP_BATCH", "250"), ("CAMP_DAEMON_TTL_MS", "2000")];
 
 /// Three daemons on one PostgreSQL, a receiver that takes every message
 /// after `delay`; `kills` times one of them is killed and started again.
