@@ -154,7 +154,7 @@ pub fn run(paths: &[PathBuf], plans: Option<&Path>, database: Option<&str>, now:
         // Before anything is awaited: a SIGTERM while connecting still stops cleanly.
         let shutdown = daemon::signal();
         let db = Database::connect(&url).await.map_err(|e| e.to_string())?;
-        let runner = Runner::start(db, deployment, channels, Options::default(), clock.now())
+        let runner = Runner::start(db, deployment, channels, Options::from_env(), clock.now())
             .await
             .map_err(|e| e.to_string())?;
         let listener = match listen {

@@ -42,6 +42,13 @@ pub enum Outcome {
 
 pub trait Channel: Send + Sync {
     fn deliver<'a>(&'a self, batch: Vec<Outgoing>) -> BoxFuture<'a, Vec<(Outgoing, Outcome)>>;
+
+    /// How many sends to hand over at once: the results of each such
+    /// batch are recorded as soon as it is delivered, so a crash delivers
+    /// at most this many again. Slow channels keep it small.
+    fn batch_size(&self) -> usize {
+        usize::MAX
+    }
 }
 
 /// `[channels.NAME]` in `camp.toml`.
@@ -140,6 +147,15 @@ impl ChannelSet {
             set.insert(name, channel);
         }
         Ok(set)
+    }
+
+    /// How many sends channel `name` takes at once (see [`Channel::batch_size`]).
+    pub fn batch_size(&self, name: &str) -> usize {
+        self.by_name
+            .get(name)
+            .or(self.fallback.as_ref())
+            .map_or(usize::MAX, |c| c.batch_size())
+            .max(1)
     }
 
     /// Hands each send to its channel; sends for a channel that is not

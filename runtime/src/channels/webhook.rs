@@ -122,13 +122,19 @@ impl Inner {
             Ok(response) => {
                 let status = response.status();
                 if status.is_success() {
-                    Outcome::Sent
-                } else if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
-                    Outcome::Retry(format!("HTTP {status}"))
+                    return Outcome::Sent;
+                }
+                // The provider's answer may quote the recipient: masked
+                // before it is cut, so no cut shows a phone or email.
+                let body = response.text().await.unwrap_or_default();
+                let answer = match crate::logging::excerpt(body.trim(), 200) {
+                    e if e.is_empty() => format!("HTTP {status}"),
+                    e => format!("HTTP {status}: {e}"),
+                };
+                if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+                    Outcome::Retry(answer)
                 } else {
-                    let body = response.text().await.unwrap_or_default();
-                    let excerpt: String = body.chars().take(200).collect();
-                    Outcome::Refused(format!("HTTP {status}: {excerpt}"))
+                    Outcome::Refused(answer)
                 }
             }
             Err(e) if e.is_timeout() => Outcome::Retry(format!("timed out after {:?}", self.config.timeout)),
@@ -138,6 +144,12 @@ impl Inner {
 }
 
 impl Channel for Webhook {
+    /// Eight rounds of `max_in_flight` requests: a crash sends again at
+    /// most that many, and a batch's slowest request holds up little.
+    fn batch_size(&self) -> usize {
+        self.inner.config.max_in_flight.clamp(1, 1024) * 8
+    }
+
     fn deliver<'a>(&'a self, batch: Vec<Outgoing>) -> BoxFuture<'a, Vec<(Outgoing, Outcome)>> {
         Box::pin(async move {
             let mut tasks = tokio::task::JoinSet::new();

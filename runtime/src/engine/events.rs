@@ -425,7 +425,16 @@ async fn existing(runner: &Runner, tx: &mut Tx, kind: KeyKind, keys: &[String]) 
         runner.store.sql.json_list(&runner.store.ph(1), kind == KeyKind::Int),
         k = d.quote(&c.key)
     );
-    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    // Where keys are integers, a key that is not one is nobody (and would
+    // fail PostgreSQL's cast for the whole batch).
+    let refs: Vec<&str> = keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| kind == KeyKind::Text || k.parse::<i64>().is_ok())
+        .collect();
+    if refs.is_empty() {
+        return Ok(HashSet::new());
+    }
     let rows = tx.rows(&sql, &[runner.key_list(kind, &refs)]).await?;
     Ok(rows.iter().filter_map(|r| r.text(0)).collect())
 }

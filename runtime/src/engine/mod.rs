@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod enroll;
 pub mod events;
 pub mod experiment;
+pub mod lease;
 pub mod outbox;
 pub mod quiet;
 pub mod send;
@@ -37,9 +38,10 @@ pub struct Options {
     pub replay: bool,
     /// Tries of a delivery before it is dead-lettered.
     pub max_tries: i64,
-    /// How long a claimed delivery stays with its daemon (wall clock).
-    pub delivery_lease_ms: i64,
-    /// How long a daemon's registration lives without renewal (wall clock).
+    /// How long a daemon's registration lives without renewal (wall
+    /// clock). It is renewed five times a lifetime by a task of its own;
+    /// the deliveries a daemon has claimed are its own while it is
+    /// registered, and are taken back by others once it has expired.
     pub daemon_ttl_ms: i64,
     /// The PostgreSQL schema of the store.
     pub schema: String,
@@ -51,9 +53,30 @@ impl Default for Options {
             batch: 1_000,
             replay: false,
             max_tries: 5,
-            delivery_lease_ms: 60_000,
             daemon_ttl_ms: 10_000,
             schema: crate::store::SCHEMA.to_string(),
+        }
+    }
+}
+
+impl Options {
+    /// The defaults, with what `camp run` takes from the environment:
+    /// `CAMP_BATCH` (sends claimed per transaction, 1-100000) and
+    /// `CAMP_DAEMON_TTL_MS` (how long a registration lives without
+    /// renewal, 200-600000 ms: how soon a dead daemon's work is taken
+    /// back). Values out of range or not numbers are ignored.
+    pub fn from_env() -> Options {
+        let var = |name: &str, range: std::ops::RangeInclusive<i64>| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|v| range.contains(v))
+        };
+        let d = Options::default();
+        Options {
+            batch: var("CAMP_BATCH", 1..=100_000).map_or(d.batch, |b| b as usize),
+            daemon_ttl_ms: var("CAMP_DAEMON_TTL_MS", 200..=600_000).unwrap_or(d.daemon_ttl_ms),
+            ..d
         }
     }
 }
@@ -143,8 +166,15 @@ pub struct Runner {
     replayed_to: Mutex<Option<i64>>,
     /// PostgreSQL: when a gap in an events table's keys was first seen.
     gaps: Mutex<HashMap<String, (i64, std::time::Instant)>>,
-    /// Deliveries not yet marked in the ledger.
-    marks: Mutex<outbox::Marks>,
+    /// Results of deliveries whose marking failed (the database was out
+    /// of reach): written before anything else is claimed.
+    unmarked: Mutex<Vec<outbox::Marks>>,
+    /// This daemon's registration, renewed by `heartbeat` on the wall clock.
+    pub registration: Arc<lease::Registration>,
+    heartbeat: lease::Heartbeat,
+    /// One tick at a time: what this daemon holds is never delivered twice
+    /// by itself.
+    ticking: tokio::sync::Mutex<()>,
 }
 
 impl Runner {
@@ -173,7 +203,11 @@ impl Runner {
         let store = Store::open(db, &opts.schema).await?;
         let id = DaemonId::new();
         let exclusive = store.db.backend() == Backend::Sqlite;
-        store.register(&id, exclusive, opts.daemon_ttl_ms).await?;
+        let ttl_ms = opts.daemon_ttl_ms.max(100);
+        let since = wall_ms();
+        store.register(&id, exclusive, ttl_ms).await?;
+        let registration = Arc::new(lease::Registration::new(since, ttl_ms));
+        let heartbeat = lease::Heartbeat::spawn(store.clone(), id.clone(), registration.clone());
         let sources = events::Source::all(&schema);
         let current: Vec<Arc<Plan>> = plans.into_iter().map(Arc::new).collect();
         let runner = Runner {
@@ -192,7 +226,10 @@ impl Runner {
             key_kind: Mutex::new(None),
             replayed_to: Mutex::new(None),
             gaps: Mutex::new(HashMap::new()),
-            marks: Mutex::new(outbox::Marks::default()),
+            unmarked: Mutex::new(Vec::new()),
+            registration,
+            heartbeat,
+            ticking: tokio::sync::Mutex::new(()),
         };
         runner.deploy(&manifest, format_version, now).await?;
         if !runner.opts.replay {
@@ -262,8 +299,11 @@ impl Runner {
 
     /// One round of everything due at `now`.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<Tick, DbError> {
+        let _one = self.ticking.lock().await;
         let started = std::time::Instant::now();
         let mut tick = Tick::default();
+        // What was delivered but could not be marked, first.
+        outbox::flush_unmarked(self).await?;
         tick += events::poll(self, now).await?;
         tick.enrolled += enroll::scheduled(self, now).await?;
         // Until nothing is due: an enrollment that sent moves on at once
@@ -276,20 +316,25 @@ impl Runner {
                 break;
             }
         }
-        outbox::flush_marks(self).await?;
         tick.sends += outbox::fallbacks(self, now).await?;
         tick.delivered += outbox::deliver_due(self, now).await?;
         self.metrics.tick(started.elapsed());
         Ok(tick)
     }
 
-    /// Renews this daemon's registration (wall clock).
+    /// Renews this daemon's registration now (wall clock), registering it
+    /// again if it was gone; false in that case. A task does this on its
+    /// own all along; this is for callers that want it done at once.
     pub async fn heartbeat(&self) -> Result<bool, DbError> {
-        self.store.heartbeat(&self.id, self.opts.daemon_ttl_ms).await
+        self.registration.renew(&self.store, &self.id).await
     }
 
+    /// After the last tick: marks what is left to mark, stops renewing and
+    /// removes the registration (releasing what it still holds).
     pub async fn stop(&self) -> Result<(), DbError> {
-        outbox::flush_marks(self).await?;
+        let _one = self.ticking.lock().await;
+        outbox::flush_unmarked(self).await?;
+        self.heartbeat.stop();
         self.store.unregister(&self.id).await
     }
 
@@ -437,9 +482,11 @@ impl Runner {
         Ok(rows.first().and_then(|r| r.int(0)) == Some(1))
     }
 
-    /// Lease deadline for deliveries claimed now (wall clock).
+    /// Until when deliveries claimed now are known to be this daemon's
+    /// (wall clock; kept in the ledger for people reading it: the lease
+    /// itself lasts as long as the registration).
     pub fn lease_until(&self) -> i64 {
-        wall_ms() + self.opts.delivery_lease_ms
+        self.registration.until()
     }
 
     pub fn replayed_to(&self) -> Option<i64> {

@@ -48,6 +48,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
     let now_ms = ms(now);
     let s = &runner.store;
     let kind = runner.key_kind().await?;
+    let registered = runner.registration.claim();
     let mut tx = s.db.begin().await?;
     // The due enrollments, each with its customer's contact (one query).
     let d = s.db.dialect();
@@ -66,8 +67,6 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
         s.ph(2),
         s.sql.skip_locked_of("e")
     );
-    // The previous batch's deliveries are marked in this transaction.
-    super::outbox::write_marks(runner, &mut tx).await?;
     let rows = tx
         .rows(&claim, &[BindValue::Int(now_ms), BindValue::Int(runner.opts.batch as i64)])
         .await?;
@@ -183,7 +182,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
     write_updates(runner, &mut tx, updates).await?;
     tx.commit().await?;
     tick.sends += outgoing.len() as u64;
-    tick.delivered += super::outbox::deliver_later(runner, now, outgoing).await?;
+    tick.delivered += super::outbox::deliver(runner, now, outgoing, registered).await?;
 
     Ok((claimed, tick))
 }
