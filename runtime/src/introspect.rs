@@ -185,9 +185,7 @@ async fn refine_by_values(db: &Database, table: &mut DbTable) -> Result<(), DbEr
         let is_date = |v: &Value| matches!(v, Value::Text(t) if t.len() == 10 && chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok());
         // UTC text as SQLite's date functions write it (DESIGN §3.2): text
         // with a `T` or a zone does not compare with it.
-        let is_instant = |v: &Value| {
-            matches!(v, Value::Text(t) if t.len() > 10 && t.as_bytes()[10] == b' ' && !t.ends_with('Z') && !t[10..].contains(['+', '-']) && crate::binds::parse_instant(t).is_some())
-        };
+        let is_instant = |v: &Value| matches!(v, Value::Text(t) if t.len() > 10 && t.as_bytes()[10] == b' ' && !t.ends_with('Z') && !t[10..].contains(['+', '-']) && crate::binds::parse_instant(t).is_some());
         let is_flag = |v: &Value| matches!(v, Value::Int(0 | 1));
         let is_json = |v: &Value| matches!(v, Value::Text(t) if t.starts_with('{') && serde_json::from_str::<serde_json::Value>(t).is_ok());
         if all(&is_date) {

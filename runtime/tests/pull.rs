@@ -77,9 +77,16 @@ fn unusual_shop(backend: Backend) -> Vec<String> {
     let goods: Vec<String> = (0..20u32)
         .map(|i| format!("({}, '상품 {i}호', {}, {})", 1001 + i, (i * 7) % 50, 9_900 + i * 1_000))
         .collect();
-    out.push(format!("INSERT INTO goods (goods_no, title, stock, price) VALUES {}", goods.join(", ")));
+    out.push(format!(
+        "INSERT INTO goods (goods_no, title, stock, price) VALUES {}",
+        goods.join(", ")
+    ));
     let codes = ["WELCOME", "BIRTHDAY", "VIP10", "SPRING", "SUMMER", "AUTUMN"];
-    let coupons: Vec<String> = codes.iter().enumerate().map(|(i, c)| format!("('{c}', {})", 1_000 * (i + 1))).collect();
+    let coupons: Vec<String> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("('{c}', {})", 1_000 * (i + 1)))
+        .collect();
     out.push(format!("INSERT INTO coupons (code, discount) VALUES {}", coupons.join(", ")));
     let mut events = Vec::new();
     for i in 0..300u32 {
@@ -88,9 +95,15 @@ fn unusual_shop(backend: Backend) -> Vec<String> {
         let (action, props) = match i % 3 {
             0 => (
                 "view",
-                format!("{{\"goods\": {good}, \"page\": \"{}\"}}", ["home", "search", "category"][(i % 9 / 3) as usize]),
+                format!(
+                    "{{\"goods\": {good}, \"page\": \"{}\"}}",
+                    ["home", "search", "category"][(i % 9 / 3) as usize]
+                ),
             ),
-            1 => ("cart", format!("{{\"goods\": {good}, \"qty\": {}, \"price\": {}}}", 1 + i % 3, 12_000 + i * 10)),
+            1 => (
+                "cart",
+                format!("{{\"goods\": {good}, \"qty\": {}, \"price\": {}}}", 1 + i % 3, 12_000 + i * 10),
+            ),
             _ if i % 2 == 0 => ("wish", format!("{{\"goods\": {good}, \"note\": \"선물용\"}}")),
             _ => ("wish", format!("{{\"goods\": {good}}}")),
         };
@@ -102,7 +115,11 @@ fn unusual_shop(backend: Backend) -> Vec<String> {
     ));
     let payments: Vec<String> = (0..60u32)
         .map(|i| {
-            let coupon = if i % 4 == 3 { "NULL".to_string() } else { format!("'{}'", codes[(i % 6) as usize]) };
+            let coupon = if i % 4 == 3 {
+                "NULL".to_string()
+            } else {
+                format!("'{}'", codes[(i % 6) as usize])
+            };
             format!(
                 "({}, {}, {}, {}, {}, {coupon})",
                 i + 1,
@@ -164,7 +181,11 @@ async fn pull_by_shape(db: &Database, backend: Backend) {
 
     // The customer table: the one the events tables refer to.
     let customer = schema.customer.as_ref().expect("a customer table");
-    assert_eq!((customer.source.as_str(), customer.key.as_str()), ("members", "member_no"), "{label}");
+    assert_eq!(
+        (customer.source.as_str(), customer.key.as_str()),
+        ("members", "member_no"),
+        "{label}"
+    );
     assert_eq!(field(&schema, "members", "member_no").0, &FieldType::Id);
     // Phones in several spellings, emails, zones, flags, enums, by their values.
     assert_eq!(field(&schema, "members", "mobile"), (&FieldType::Phone, true), "{label}");
@@ -223,7 +244,11 @@ async fn pull_by_shape(db: &Database, backend: Backend) {
         "{label}"
     );
     assert_eq!(prop(&schema, "payment", "item"), (&good_ref, false), "{label}");
-    assert_eq!(prop(&schema, "payment", "used_coupon"), (&FieldType::Ref("coupon".into()), true), "{label}");
+    assert_eq!(
+        prop(&schema, "payment", "used_coupon"),
+        (&FieldType::Ref("coupon".into()), true),
+        "{label}"
+    );
     assert!(matches!(prop(&schema, "payment", "total").0, FieldType::Money { .. }), "{label}");
     assert!(payment.prop("pay_id").is_none(), "{label}: the row id is no property");
 
@@ -234,7 +259,10 @@ async fn pull_by_shape(db: &Database, backend: Backend) {
 
     // New values in the data: E0504 on the field, the values listed.
     let (ts, json) = if backend == Backend::Postgres {
-        ("TIMESTAMPTZ '2026-11-30 00:00:00+00'", "'{\"goods\": 1001, \"page\": \"promo\"}'::jsonb")
+        (
+            "TIMESTAMPTZ '2026-11-30 00:00:00+00'",
+            "'{\"goods\": 1001, \"page\": \"promo\"}'::jsonb",
+        )
     } else {
         ("'2026-11-30 00:00:00'", "'{\"goods\": 1001, \"page\": \"promo\"}'")
     };
@@ -243,7 +271,10 @@ async fn pull_by_shape(db: &Database, backend: Backend) {
         "UPDATE members SET grade = 'Gold Plus' WHERE member_no = 2".to_string(),
         format!("INSERT INTO activity_log (seq, member_ref, action, at, payload) VALUES (1000, 1, 'view', {ts}, {json})"),
         // The same property of another type is not this event's.
-        format!("INSERT INTO activity_log (seq, member_ref, action, at, payload) VALUES (1001, 1, 'cart', {ts}, {})", json.replace("promo", "other")),
+        format!(
+            "INSERT INTO activity_log (seq, member_ref, action, at, payload) VALUES (1001, 1, 'cart', {ts}, {})",
+            json.replace("promo", "other")
+        ),
     ])
     .await
     .expect("drift applies");
@@ -260,26 +291,87 @@ async fn pull_by_shape(db: &Database, backend: Backend) {
         lines[0]
     );
     assert!(
-        lines[1].contains("`page` of `view` events") && lines[1].contains("`promo`") && lines[1].contains("enum(category, home, search, promo)"),
+        lines[1].contains("`page` of `view` events")
+            && lines[1].contains("`promo`")
+            && lines[1].contains("enum(category, home, search, promo)"),
         "{label}: {}",
         lines[1]
     );
     assert!(!lines[1].contains("other"), "{label}: {}", lines[1]);
 }
 
+/// A tiny database: three people, a log of what they did whose customer
+/// column has no telling name and few values, a type that is no camp name,
+/// a column whose name is none.
+async fn tiny_by_shape(db: &Database, backend: Backend) {
+    let label = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    let (time, ts) = if backend == Backend::Postgres {
+        ("TIMESTAMPTZ", "TIMESTAMPTZ '2026-11-0{d} 10:00:00+00'")
+    } else {
+        ("TEXT", "'2026-11-0{d} 10:00:00'")
+    };
+    let mut statements = vec![
+        "CREATE TABLE people (pid INTEGER PRIMARY KEY, cell TEXT NOT NULL)".to_string(),
+        format!("CREATE TABLE happenings (id INTEGER PRIMARY KEY, who INTEGER NOT NULL, stamp {time} NOT NULL, what TEXT NOT NULL, \"odd col\" TEXT)"),
+        "INSERT INTO people (pid, cell) VALUES (1, '010-1111-2222'), (2, '010-3333-4444'), (3, '01055556666')".to_string(),
+    ];
+    for i in 1..=8 {
+        let what = ["signup", "login", "page view"][i % 3];
+        statements.push(format!(
+            "INSERT INTO happenings (id, who, stamp, what) VALUES ({i}, {}, {}, '{what}')",
+            1 + i % 3,
+            ts.replace("{d}", &i.to_string())
+        ));
+    }
+    db.execute_all(&statements).await.expect("the tiny database is created");
+    let text = introspect::pull(db).await.expect("pull");
+    assert!(text.contains("`odd col` is left out"), "{label}: {text}");
+    let schema = pulled_schema(db, label).await;
+    let customer = schema.customer.as_ref().expect("a customer table");
+    assert_eq!((customer.source.as_str(), customer.key.as_str()), ("people", "pid"), "{label}");
+    assert_eq!(field(&schema, "people", "cell").0, &FieldType::Phone, "{label}");
+    let e = schema.event("happening").unwrap_or_else(|| panic!("{label}: {text}"));
+    assert_eq!(
+        e.storage,
+        EventStorage::Own {
+            source: "happenings".into(),
+            customer_column: "who".into(),
+            time_column: "stamp".into()
+        },
+        "{label}"
+    );
+    assert_eq!(text_max(prop(&schema, "happening", "what").0), Some(10), "{label}");
+    let found = introspect::check_database(db, &schema).await.expect("compares");
+    assert!(
+        found.is_empty(),
+        "{label}: {:?}",
+        found.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_by_shape_on_both_databases() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("unusual.db").display());
-    let sqlite = Database::create(&url).await.expect("sqlite opens");
-    pull_by_shape(&sqlite, Backend::Sqlite).await;
-    sqlite.close().await;
+    for (name, run) in [("unusual", 0), ("tiny", 1)] {
+        let url = format!("sqlite://{}", dir.path().join(format!("{name}.db")).display());
+        let sqlite = Database::create(&url).await.expect("sqlite opens");
+        match run {
+            0 => pull_by_shape(&sqlite, Backend::Sqlite).await,
+            _ => tiny_by_shape(&sqlite, Backend::Sqlite).await,
+        }
+        sqlite.close().await;
+    }
 
     let server = TestPostgres::start().expect("PostgreSQL starts");
-    let url = server.create_database("unusual").await.expect("database created");
-    let postgres = Database::connect(&url).await.expect("postgres connects");
-    pull_by_shape(&postgres, Backend::Postgres).await;
-    postgres.close().await;
+    for (name, run) in [("unusual", 0), ("tiny", 1)] {
+        let url = server.create_database(name).await.expect("database created");
+        let postgres = Database::connect(&url).await.expect("postgres connects");
+        match run {
+            0 => pull_by_shape(&postgres, Backend::Postgres).await,
+            _ => tiny_by_shape(&postgres, Backend::Postgres).await,
+        }
+        postgres.close().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,7 +153,12 @@ fn diagnostic(site: &Site<'_>, found: Vec<String>) -> Diagnostic {
     );
     let writable = found.iter().take(SHOWN).all(|v| super::pull::is_ident(v));
     let help = if writable && !more {
-        let all: Vec<&str> = site.values.iter().map(String::as_str).chain(found.iter().map(String::as_str)).collect();
+        let all: Vec<&str> = site
+            .values
+            .iter()
+            .map(String::as_str)
+            .chain(found.iter().map(String::as_str))
+            .collect();
         format!(
             "add {} to the enum, `enum({})`, or change those rows",
             if plural { "them" } else { "it" },

@@ -22,6 +22,9 @@ const ENUM_MAX: usize = 12;
 const TYPES_MAX: usize = 64;
 /// Fewest distinct sampled values for a reference found from values alone.
 const VALUE_REF_MIN: usize = 5;
+/// The same, for the customer column of a table that refers to no other
+/// customer column: the customer table is known by then.
+const CUSTOMER_REF_MIN: usize = 2;
 /// The share of sampled values that must look like a phone, an email or a
 /// zone (a few bad rows do not change what the column is).
 const MOSTLY: f64 = 0.9;
@@ -122,8 +125,11 @@ pub async fn pull(db: &Database) -> Result<String, DbError> {
     for table in &found {
         shapes.push(shape(db, table).await?);
     }
-    let links = links(db, &shapes).await?;
-    let customer = choose_customer(&shapes, &links);
+    let mut links = links(db, &shapes).await?;
+    let customer = choose_customer(&shapes, &links).ok_or_else(|| {
+        DbError::data("no table has a single-column key, so none can be the customer table (`customer from \"T\" key K`)")
+    })?;
+    links.extend(customer_links(db, &shapes, &links, customer).await?);
     let plan = Plan::new(db, &shapes, &links, customer).await?;
     Ok(plan.write())
 }
@@ -152,7 +158,12 @@ async fn texts(db: &Database, sql: &str, binds: &[BindValue]) -> Result<Vec<Stri
 }
 
 async fn ints(db: &Database, sql: &str, binds: &[BindValue], n: usize) -> Result<Vec<Option<i64>>, DbError> {
-    let row = db.fetch(sql, binds, &vec![Want::Int; n]).await?.into_iter().next().unwrap_or_default();
+    let row = db
+        .fetch(sql, binds, &vec![Want::Int; n])
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     Ok((0..n)
         .map(|i| match row.get(i) {
             Some(Value::Int(v)) => Some(*v),
@@ -251,7 +262,9 @@ async fn foreign_keys(db: &Database, table: &str) -> Result<Vec<(String, String)
              WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema() AND tc.table_name = $1"
         }
     };
-    let rows = db.fetch(sql, &[BindValue::Text(table.to_string())], &[Want::Text, Want::Text]).await?;
+    let rows = db
+        .fetch(sql, &[BindValue::Text(table.to_string())], &[Want::Text, Want::Text])
+        .await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| match r.as_slice() {
@@ -326,9 +339,11 @@ fn measure_name(name: &str) -> bool {
 
 fn money_name(name: &str) -> bool {
     let n = name.to_lowercase();
-    ["price", "amount", "total", "cost", "fee", "discount", "revenue", "paid", "won", "krw", "금액", "가격", "할인"]
-        .iter()
-        .any(|m| n.contains(m))
+    [
+        "price", "amount", "total", "cost", "fee", "discount", "revenue", "paid", "won", "krw", "금액", "가격", "할인",
+    ]
+    .iter()
+    .any(|m| n.contains(m))
 }
 
 fn consent_name(name: &str) -> bool {
@@ -351,7 +366,10 @@ pub(super) fn is_ident(text: &str) -> bool {
 /// `010.1234.5678`, `+82 10-1234-5678`, `+82-10-1234-5678`.
 pub fn is_korean_mobile(text: &str) -> bool {
     let t = text.trim();
-    if !t.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '.' | '(' | ')' | '+')) {
+    if !t
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '.' | '(' | ')' | '+'))
+    {
         return false;
     }
     let mut digits: String = t.chars().filter(char::is_ascii_digit).collect();
@@ -427,6 +445,7 @@ async fn refers(
     class: Class,
     values: &[String],
     to: &Shape<'_>,
+    min_distinct: usize,
 ) -> Result<Option<(Strength, usize)>, DbError> {
     let Some(key) = to.key else { return Ok(None) };
     if to.class(key) != class || !matches!(class, Class::Integer | Class::Text) || values.is_empty() {
@@ -437,7 +456,7 @@ async fn refers(
     let named = names_table(name, &to.table.name, to.key_name());
     if !named {
         // From values alone: enough of them, not a measure, within the keys.
-        if distinct < VALUE_REF_MIN || (class == Class::Integer && measure_name(name)) || is_flag_sample(values) {
+        if distinct < min_distinct || (class == Class::Integer && measure_name(name)) || is_flag_sample(values) {
             return Ok(None);
         }
         if let (Some((lo, hi)), Class::Integer) = (to.key_range, class) {
@@ -474,7 +493,7 @@ async fn links(db: &Database, shapes: &[Shape<'_>]) -> Result<Vec<Link>, DbError
                 let found = if declared {
                     Some((Strength::Declared, a.profiles[column].sample.len()))
                 } else {
-                    refers(db, &c.name, c.class, &a.profiles[column].sample, b).await?
+                    refers(db, &c.name, c.class, &a.profiles[column].sample, b, VALUE_REF_MIN).await?
                 };
                 if let Some((strength, distinct)) = found {
                     out.push(Link {
@@ -491,6 +510,35 @@ async fn links(db: &Database, shapes: &[Shape<'_>]) -> Result<Vec<Link>, DbError
     Ok(out)
 }
 
+/// Columns of tables that refer to the customer table in no other way,
+/// whose few values are all customer keys: small tables have few
+/// customers in them.
+async fn customer_links(db: &Database, shapes: &[Shape<'_>], links: &[Link], customer: usize) -> Result<Vec<Link>, DbError> {
+    let mut out = Vec::new();
+    let to = &shapes[customer];
+    for (from, a) in shapes.iter().enumerate() {
+        if from == customer || links.iter().any(|l| l.from == from && l.to == customer) {
+            continue;
+        }
+        for (column, c) in a.table.columns.iter().enumerate() {
+            if Some(column) == a.key {
+                continue;
+            }
+            let values = &a.profiles[column].sample;
+            if let Some((strength, distinct)) = refers(db, &c.name, c.class, values, to, CUSTOMER_REF_MIN).await? {
+                out.push(Link {
+                    from,
+                    column,
+                    to: customer,
+                    strength,
+                    distinct,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Words that name a customer table; only a tie-breaker.
 fn customer_name(name: &str) -> bool {
     matches!(
@@ -501,7 +549,7 @@ fn customer_name(name: &str) -> bool {
 
 /// The customer table: the one events tables refer to, else the one most
 /// tables refer to, else the one with contact columns; names break ties.
-fn choose_customer(shapes: &[Shape<'_>], links: &[Link]) -> usize {
+fn choose_customer(shapes: &[Shape<'_>], links: &[Link]) -> Option<usize> {
     let score = |to: usize| {
         let from = |pred: &dyn Fn(&Link) -> bool| {
             links
@@ -516,9 +564,7 @@ fn choose_customer(shapes: &[Shape<'_>], links: &[Link]) -> usize {
         // to it).
         let eventish = |l: &Link| {
             let s = &shapes[l.from];
-            s.row_id().is_some()
-                && s.time_column(&[]).is_some()
-                && !links.iter().any(|m| m.to == l.from && m.strength >= Strength::Named)
+            s.row_id().is_some() && s.time_column(&[]).is_some() && !links.iter().any(|m| m.to == l.from && m.strength >= Strength::Named)
         };
         let s = &shapes[to];
         let contact = (0..s.table.columns.len())
@@ -537,18 +583,21 @@ fn choose_customer(shapes: &[Shape<'_>], links: &[Link]) -> usize {
             std::cmp::Reverse(to),
         )
     };
-    (0..shapes.len())
-        .filter(|&i| shapes[i].key.is_some())
-        .max_by_key(|&i| score(i))
-        .unwrap_or(0)
+    (0..shapes.len()).filter(|&i| shapes[i].key.is_some()).max_by_key(|&i| score(i))
 }
 
 /// What each table becomes.
 enum Role {
     Customer,
-    Lookup { name: String },
+    Lookup {
+        name: String,
+    },
     Shared(SharedEvents),
-    Own { event: String, customer: usize, time: usize },
+    Own {
+        event: String,
+        customer: usize,
+        time: usize,
+    },
     /// Left out, with the reason.
     Skipped(String),
 }
@@ -577,9 +626,13 @@ impl<'a, 't> Plan<'a, 't> {
         let mut shared_taken = false;
         let mut table_names = BTreeSet::new();
         // Events tables first, so that lookups are what is left.
-        let mut kinds: Vec<Option<(usize, usize, Option<(usize, usize)>)>> = Vec::new();
+        let mut kinds: Vec<Option<EventColumns>> = Vec::new();
         for (i, s) in shapes.iter().enumerate() {
-            kinds.push(if i == customer { None } else { event_columns(s, i, links, customer) });
+            kinds.push(if i == customer {
+                None
+            } else {
+                event_columns(s, i, links, customer)
+            });
         }
         // The shared events table: the one with the most event types.
         let shared = (0..shapes.len())
@@ -630,10 +683,10 @@ impl<'a, 't> Plan<'a, 't> {
         };
         // Shared events: one event per type, properties from the JSON.
         let mut event_names = BTreeSet::new();
-        for i in 0..shapes.len() {
+        for (i, shape) in shapes.iter().enumerate() {
             let Role::Shared(shared) = &plan.roles[i] else { continue };
             let (kind, props) = (shared.kind, shared.props);
-            let values = shapes[i].profiles[kind].distinct.clone().unwrap_or_default();
+            let values = shape.profiles[kind].distinct.clone().unwrap_or_default();
             let mut events = Vec::new();
             let mut unnamed = Vec::new();
             for value in values {
@@ -711,7 +764,14 @@ impl<'a, 't> Plan<'a, 't> {
 
     /// Typed properties of one event type of the shared table, from the
     /// JSON of a sample of its rows; and notes on the keys left out.
-    async fn json_props(&self, db: &Database, table: usize, kind: usize, props: usize, value: &str) -> Result<(Vec<String>, Vec<String>), DbError> {
+    async fn json_props(
+        &self,
+        db: &Database,
+        table: usize,
+        kind: usize,
+        props: usize,
+        value: &str,
+    ) -> Result<(Vec<String>, Vec<String>), DbError> {
         let s = &self.shapes[table];
         let d = db.dialect();
         let t = quote(db, &s.table.name);
@@ -747,6 +807,10 @@ impl<'a, 't> Plan<'a, 't> {
             }
             let nullable = values.len() < objects.len() || values.iter().any(|v| v.is_null());
             let present: Vec<&serde_json::Value> = values.iter().filter(|v| !v.is_null()).collect();
+            if present.is_empty() {
+                notes.push(format!("property `{key}` is left out: it is null in every row looked at"));
+                continue;
+            }
             let ty = if present.iter().all(|v| v.is_i64()) {
                 let texts: Vec<String> = present.iter().map(|v| v.to_string()).collect();
                 match self.json_ref(db, &key, Class::Integer, &texts).await? {
@@ -762,7 +826,10 @@ impl<'a, 't> Plan<'a, 't> {
                 let texts: Vec<String> = present.iter().filter_map(|v| v.as_str().map(String::from)).collect();
                 if let Some(target) = self.json_ref(db, &key, Class::Text, &texts).await? {
                     format!("ref {target}")
-                } else if texts.iter().all(|t| t.len() == 10 && chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok()) {
+                } else if texts
+                    .iter()
+                    .all(|t| t.len() == 10 && chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok())
+                {
                     "date".into()
                 } else if texts.iter().all(|t| crate::binds::parse_instant(t).is_some()) {
                     "timestamp".into()
@@ -774,7 +841,9 @@ impl<'a, 't> Plan<'a, 't> {
                     text_type(&profile)
                 }
             } else {
-                notes.push(format!("property `{key}` is left out: its values are of several kinds, or lists or objects"));
+                notes.push(format!(
+                    "property `{key}` is left out: its values are of several kinds, or lists or objects"
+                ));
                 continue;
             };
             fields.push(format!("{key}: {ty}{}", if nullable { "?" } else { "" }));
@@ -788,7 +857,7 @@ impl<'a, 't> Plan<'a, 't> {
         for (i, role) in self.roles.iter().enumerate() {
             let Role::Lookup { name } = role else { continue };
             let to = &self.shapes[i];
-            if let Some((strength, _)) = refers(db, key, class, values, to).await? {
+            if let Some((strength, _)) = refers(db, key, class, values, to, VALUE_REF_MIN).await? {
                 found.push((strength, name.clone()));
             }
         }
@@ -809,15 +878,24 @@ impl<'a, 't> Plan<'a, 't> {
         let c = &self.shapes[self.customer];
         let key = c.key.unwrap_or(0);
         let referrers: Vec<String> = self
-            .links
+            .roles
             .iter()
-            .filter(|l| l.to == self.customer && l.strength >= Strength::Named)
-            .map(|l| format!("`{}.{}`", self.shapes[l.from].table.name, self.shapes[l.from].name(l.column)))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
+            .enumerate()
+            .filter_map(|(i, role)| match role {
+                Role::Shared(SharedEvents { customer, .. }) | Role::Own { customer, .. } => {
+                    Some(format!("`{}.{}`", self.shapes[i].table.name, self.shapes[i].name(*customer)))
+                }
+                _ => None,
+            })
             .collect();
-        if !referrers.is_empty() {
-            out.push_str(&format!("  // the customer table: {} refer to its key\n", list(&referrers)));
+        if referrers.is_empty() {
+            out.push_str("  // the customer table? no events table refers to another table's key: check this choice\n");
+        } else {
+            out.push_str(&format!(
+                "  // the customer table: {} {} to its key\n",
+                list(&referrers),
+                if referrers.len() == 1 { "refers" } else { "refer" }
+            ));
         }
         out.push_str(&format!(
             "  customer from {} key {} {{\n",
@@ -853,10 +931,7 @@ impl<'a, 't> Plan<'a, 't> {
             ));
             if !e.unnamed.is_empty() {
                 let shown: Vec<String> = e.unnamed.iter().map(|v| format!("{v:?}")).collect();
-                out.push_str(&format!(
-                    "  // left out: the types {} are not camp names\n",
-                    shown.join(", ")
-                ));
+                out.push_str(&format!("  // left out: the types {} are not camp names\n", shown.join(", ")));
             }
             for (event, fields, notes) in &e.events {
                 for note in notes {
@@ -928,9 +1003,13 @@ impl<'a, 't> Plan<'a, 't> {
     }
 }
 
+/// The customer column, the time column, and the type and JSON properties
+/// columns when there are both.
+type EventColumns = (usize, usize, Option<(usize, usize)>);
+
 /// The events columns of a table: its customer column, its time column,
 /// and a type column with a JSON properties column when it has them.
-fn event_columns(s: &Shape<'_>, index: usize, links: &[Link], customer: usize) -> Option<(usize, usize, Option<(usize, usize)>)> {
+fn event_columns(s: &Shape<'_>, index: usize, links: &[Link], customer: usize) -> Option<EventColumns> {
     let row_id = s.row_id()?;
     let cust = links
         .iter()
@@ -1045,10 +1124,26 @@ mod tests {
 
     #[test]
     fn korean_mobiles_in_their_variants() {
-        for ok in ["010-1234-5678", "01012345678", "010 1234 5678", "010.1234.5678", "+82 10-1234-5678", "+82-10-1234-5678", "011-123-4567", "+82 (0)10 1234 5678"] {
+        for ok in [
+            "010-1234-5678",
+            "01012345678",
+            "010 1234 5678",
+            "010.1234.5678",
+            "+82 10-1234-5678",
+            "+82-10-1234-5678",
+            "011-123-4567",
+            "+82 (0)10 1234 5678",
+        ] {
             assert!(is_korean_mobile(ok), "{ok}");
         }
-        for bad in ["02-1234-5678", "1234", "010-1234-567", "+1 010 1234 5678", "010-1234-5678 ext", "hello"] {
+        for bad in [
+            "02-1234-5678",
+            "1234",
+            "010-1234-567",
+            "+1 010 1234 5678",
+            "010-1234-5678 ext",
+            "hello",
+        ] {
             assert!(!is_korean_mobile(bad), "{bad}");
         }
     }
