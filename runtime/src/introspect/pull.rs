@@ -377,8 +377,12 @@ pub fn is_korean_mobile(text: &str) -> bool {
         let Some(rest) = digits.strip_prefix("82") else { return false };
         digits = format!("0{}", rest.strip_prefix('0').unwrap_or(rest));
     }
-    let b = digits.as_bytes();
-    matches!(b.len(), 10 | 11) && b[0] == b'0' && b[1] == b'1' && matches!(b[2], b'0' | b'1' | b'6' | b'7' | b'8' | b'9')
+    // 010 numbers have 11 digits; the older 011, 016-019 ones 10 or 11.
+    match digits.get(..3) {
+        Some("010") => digits.len() == 11,
+        Some("011" | "016" | "017" | "018" | "019") => matches!(digits.len(), 10 | 11),
+        _ => false,
+    }
 }
 
 pub fn is_email(text: &str) -> bool {
