@@ -176,10 +176,18 @@ fn audience_preview_and_schema_against_sqlite() {
     let found: serde_json::Value = serde_json::from_str(line.lines().next().unwrap_or("")).expect("JSON line");
     assert_eq!(found["code"], "E0504", "{line}");
     assert!(found["file"].as_str().is_some_and(|f| f.ends_with("schema.camp")), "{found}");
-    assert!(found["message"].as_str().is_some_and(|m| m.contains("`customers.tier`") && m.contains("`diamond`")), "{found}");
+    assert!(
+        found["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`customers.tier`") && m.contains("`diamond`")),
+        "{found}"
+    );
     let out = camp(&["check", shop, "--database", &url]);
     let human = text(&out).0;
-    assert!(human.contains("E0504") && human.contains("enum(bronze, silver, gold, vip, diamond)"), "{human}");
+    assert!(
+        human.contains("E0504") && human.contains("enum(bronze, silver, gold, vip, diamond)"),
+        "{human}"
+    );
     tier("gold");
 
     // check --database: clean against the tables made from the schema...
