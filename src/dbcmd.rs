@@ -248,10 +248,12 @@ pub fn schema_pull(url: &str) -> Result<String, String> {
     with_database(url, async |db| introspect::pull(db).await.map_err(|e| e.to_string()))
 }
 
-/// Where the schema and the database disagree.
+/// Where the schema and the database disagree: tables, columns and their
+/// types, and enum values the database holds that the schema lacks.
 pub fn compare(schema: &camp_compiler::schema::SchemaModel, url: &str) -> Result<Vec<Diagnostic>, String> {
-    let tables = with_database(url, async |db| introspect::tables(db).await.map_err(|e| e.to_string()))?;
-    Ok(introspect::compare(schema, &tables))
+    with_database(url, async |db| {
+        introspect::check_database(db, schema).await.map_err(|e| e.to_string())
+    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ fn example(page: &str) -> Option<String> {
 
 /// Codes about the input itself (bytes, size, IO, internal) cannot be shown
 /// as a `.camp` example; tests/cli.rs covers them.
-const NO_CAMP_EXAMPLE: [&str; 7] = ["E0002", "E0005", "E0007", "E0501", "E0502", "E0503", "E0901"];
+const NO_CAMP_EXAMPLE: [&str; 8] = ["E0002", "E0005", "E0007", "E0501", "E0502", "E0503", "E0504", "E0901"];
 
 #[test]
 fn every_page_example_emits_exactly_its_code() {

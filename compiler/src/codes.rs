@@ -100,6 +100,7 @@ codes! {
     DB_TABLE_MISSING = "E0501", Error, "table missing from the database";
     DB_COLUMN_MISSING = "E0502", Error, "column missing from the database";
     DB_COLUMN_TYPE = "E0503", Error, "column type differs from the schema";
+    DB_ENUM_DRIFT = "E0504", Error, "database values missing from an enum";
     EMPTY_FILE = "W0001", Warning, "empty file";
     INTERNAL = "E0901", Error, "internal error";
 }
