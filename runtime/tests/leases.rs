@@ -102,8 +102,7 @@ async fn start(url: &str, analysis: &camp_compiler::Analysis, channel: &Slow, op
     let db = Database::connect(url).await.expect("connect");
     Runner::start(
         db,
-        support::schema(analysis),
-        support::plans(analysis, &["lease_probe"]),
+        support::deployment(analysis, &["lease_probe"]),
         ChannelSet::all(Arc::new(channel.clone())),
         opts,
         t(BEFORE),
