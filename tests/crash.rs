@@ -97,7 +97,7 @@ async fn crash(url: String, t: impl Fn(&str) -> String) {
     let ledger = t("ledger");
     let enrollments = t("enrollments");
     loop {
-        let done = count(&db, &format!("SELECT COUNT(*) FROM {ledger} WHERE status = 'sent'")).await;
+        let done = count(&db, &format!("SELECT COUNT(*) FROM {ledger} WHERE status = 'delivered'")).await;
         if done == RECIPIENTS as i64 {
             break;
         }

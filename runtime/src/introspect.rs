@@ -242,7 +242,9 @@ fn accepts(ty: &FieldType, class: Class) -> bool {
         FieldType::Bool | FieldType::Consent => matches!(class, Class::Boolean | Class::Integer),
         FieldType::Timestamp => matches!(class, Class::Timestamp | Class::Text),
         FieldType::Date => matches!(class, Class::Date | Class::Text),
-        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::Tz => matches!(class, Class::Text),
+        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::PushToken | FieldType::Tz => {
+            matches!(class, Class::Text)
+        }
     }
 }
 
@@ -368,6 +370,7 @@ pub async fn pull(db: &Database) -> Result<String, DbError> {
             Class::Boolean => "bool".into(),
             Class::Timestamp => "timestamp".into(),
             Class::Date => "date".into(),
+            Class::Text if lower.contains("push") || lower.contains("device_token") || lower.contains("fcm") => "push_token".into(),
             Class::Text if lower.contains("phone") || lower.contains("mobile") => "phone".into(),
             Class::Text if lower.contains("email") => "email".into(),
             Class::Text if lower == "timezone" || lower == "tz" || lower == "time_zone" => "tz".into(),
