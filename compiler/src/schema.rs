@@ -478,7 +478,11 @@ fn wrong_contact_type(
     };
     let others: Vec<&str> = table.fields.iter().filter(|f| f.ty == want).map(|f| f.name.as_str()).collect();
     let help = match others.first() {
-        Some(other) => format!("name a `{want}` field such as `{other}`, or declare `{}: {want}`", field.name),
+        Some(other) => format!(
+            "name {} `{want}` field such as `{other}`, or declare `{}: {want}`",
+            crate::types::article(&want.to_string()),
+            field.name
+        ),
         None => format!("declare the field as `{}: {want}`", field.name),
     };
     Diagnostic::new(
