@@ -611,3 +611,68 @@ async fn a_contact_line_picks_the_field_on_postgres() {
     let server = TestPostgres::start().expect("PostgreSQL starts");
     contact_line(postgres(&server, "contact").await).await;
 }
+
+// ---------------------------------------------------------------- upgrade
+
+/// A store from before migration 0003, with a Kakao send waiting for its
+/// receipt (its fallback timer running): after the upgrade the LMS still
+/// goes out at the timer, once.
+async fn upgrade(db: Database) {
+    let analysis = support::workspace(&[("receipts.camp", RECEIPTS)]);
+    fill(&db, &analysis, 10).await;
+    let waiting = Recorder::new(|_| camp_runtime::channels::Outcome::Sent);
+    let start = t("2026-11-23T01:00:00Z");
+    let runner = support::runner(&db, &analysis, &["kakao_first"], start, &waiting).await;
+    let event = json!({"type": "app_open", "customer": 4, "time": start.to_rfc3339(), "properties": {"platform": "ios"}});
+    assert_eq!(support::post(&runner, start, event).await.accepted, 1);
+    runner.tick(start).await.expect("tick");
+    runner.stop().await.expect("stop");
+    drop(runner);
+
+    // Back to the store as 0001 left it: no new columns, the timer set at
+    // the send.
+    let l = support::table(&db, "ledger");
+    let m = support::table(&db, "migrations");
+    for sql in [
+        format!("ALTER TABLE {l} DROP COLUMN fallback_after_ms"),
+        format!("ALTER TABLE {l} DROP COLUMN repeats"),
+        format!("DELETE FROM {m} WHERE version = 3"),
+    ] {
+        db.execute(&sql, &[]).await.expect("downgrade");
+    }
+    let timer = support::count(&db, &format!("SELECT fallback_ms FROM {l}"), &[]).await;
+    assert_eq!(timer, camp_runtime::clock::ms(start + Duration::hours(1)));
+
+    let lms = Recorder::default();
+    let mut channels = ChannelSet::new();
+    channels.insert("friendtalk", Arc::new(waiting.clone()));
+    channels.insert("lms", Arc::new(lms.clone()));
+    let runner = support::runner_with(&db, &analysis, &["kakao_first"], start, channels, Options::default()).await;
+    assert_eq!(
+        support::count(&db, &format!("SELECT fallback_after_ms FROM {l} WHERE attempt = 0"), &[]).await,
+        3_600_000,
+        "the migration keeps the running chain"
+    );
+    support::drive(&runner, start + Duration::minutes(1), start + Duration::hours(3), vec![]).await;
+    let sent = lms.taken();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(created(&sent[0].payload), start + Duration::hours(1));
+    assert_eq!(
+        support::count(&db, &format!("SELECT repeats FROM {l} WHERE attempt = 1"), &[]).await,
+        1,
+        "the LMS repeats the Kakao message"
+    );
+    runner.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_from_before_the_upgrade_keeps_its_fallbacks_on_sqlite() {
+    let (db, _dir) = sqlite().await;
+    upgrade(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_from_before_the_upgrade_keeps_its_fallbacks_on_postgres() {
+    let server = TestPostgres::start().expect("PostgreSQL starts");
+    upgrade(postgres(&server, "upgrade").await).await;
+}
