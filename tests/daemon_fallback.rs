@@ -72,7 +72,14 @@ async fn files(url: String, table: impl Fn(&str) -> String) {
     let started = Instant::now();
     let delivered = format!("SELECT COUNT(*) FROM {ledger} WHERE status = 'delivered'");
     // Until the daemon has made its store, the query fails: none yet.
-    while db.rows(&delivered, &[]).await.ok().and_then(|r| r.first().and_then(|r| r.int(0))).unwrap_or(0) < 12 {
+    while db
+        .rows(&delivered, &[])
+        .await
+        .ok()
+        .and_then(|r| r.first().and_then(|r| r.int(0)))
+        .unwrap_or(0)
+        < 12
+    {
         assert!(child.try_wait().expect("wait").is_none(), "the daemon exited early");
         assert!(started.elapsed() < Duration::from_secs(120), "the daemon did not send");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -86,7 +93,11 @@ async fn files(url: String, table: impl Fn(&str) -> String) {
     assert!(lines(&dir.path().join("lms.jsonl")).is_empty(), "and no LMS");
     assert_eq!(count(&db, &format!("SELECT COUNT(*) FROM {ledger}")).await, 12);
     assert_eq!(
-        count(&db, &format!("SELECT COUNT(*) FROM {ledger} WHERE delivered_ms IS NOT NULL AND fallback_ms IS NULL")).await,
+        count(
+            &db,
+            &format!("SELECT COUNT(*) FROM {ledger} WHERE delivered_ms IS NOT NULL AND fallback_ms IS NULL")
+        )
+        .await,
         12
     );
 

@@ -220,13 +220,9 @@ impl Channel {
     /// a webhook (its receiver finds the customer by key).
     pub fn contact(self) -> Option<ContactKind> {
         match self {
-            Channel::Sms
-            | Channel::Lms
-            | Channel::Mms
-            | Channel::Alimtalk
-            | Channel::Friendtalk
-            | Channel::Brand
-            | Channel::Rcs => Some(ContactKind::Phone),
+            Channel::Sms | Channel::Lms | Channel::Mms | Channel::Alimtalk | Channel::Friendtalk | Channel::Brand | Channel::Rcs => {
+                Some(ContactKind::Phone)
+            }
             Channel::Email => Some(ContactKind::Email),
             Channel::Push => Some(ContactKind::PushToken),
             Channel::Webhook => None,

@@ -142,11 +142,7 @@ impl SchemaModel {
             .contacts
             .iter()
             .find(|c| c.channel == channel)
-            .or_else(|| {
-                self.contacts
-                    .iter()
-                    .find(|c| kakao(channel) && kakao(&c.channel))
-            });
+            .or_else(|| self.contacts.iter().find(|c| kakao(channel) && kakao(&c.channel)));
         if let Some(line) = line {
             return customer.fields.iter().find(|f| f.name == line.field);
         }

@@ -399,7 +399,9 @@ fn spans_of_items() {
 fn contact_lines_in_the_customer_block() {
     let file = parse_ok(&fixture("contacts.camp"));
     let Some(Item::Schema(schema)) = file.items.first() else { panic!() };
-    let SchemaItem::Customer(customer) = &schema.items[0] else { panic!() };
+    let SchemaItem::Customer(customer) = &schema.items[0] else {
+        panic!()
+    };
     // `contact: text` stays a field.
     let names: Vec<&str> = customer.fields.iter().map(|f| f.name.name.as_str()).collect();
     assert_eq!(names, ["id", "phone", "office", "device", "contact"]);
@@ -414,6 +416,7 @@ fn contact_lines_in_the_customer_block() {
     let c = &customer.contacts[0];
     assert_eq!(&src[c.span.start..c.span.end], "contact office for channel lms");
     // Only the customer block has them.
-    let errors = camp_grammar::parse("schema {\n  table t from \"t\" key id {\n    id: id\n    contact id for channel sms\n  }\n}\n").errors;
+    let errors =
+        camp_grammar::parse("schema {\n  table t from \"t\" key id {\n    id: id\n    contact id for channel sms\n  }\n}\n").errors;
     assert!(!errors.is_empty());
 }

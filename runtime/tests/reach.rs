@@ -120,7 +120,10 @@ async fn file_channels(db: Database, url: &str) {
         async move { support::count(&db, &sql, &[]).await }
     };
     assert_eq!(
-        count(format!("SELECT COUNT(*) FROM {l} WHERE status = 'delivered' AND delivered_ms IS NOT NULL")).await,
+        count(format!(
+            "SELECT COUNT(*) FROM {l} WHERE status = 'delivered' AND delivered_ms IS NOT NULL"
+        ))
+        .await,
         12
     );
     assert_eq!(count(format!("SELECT COUNT(*) FROM {l} WHERE fallback_ms IS NOT NULL")).await, 0);
@@ -260,14 +263,22 @@ async fn receipts(db: Database) {
 
     // 1 is delivered; 2 is reported failed five minutes in; 4 hears nothing.
     let at = start + Duration::minutes(5);
-    assert!(outbox::receipt(&runner, at, &key_of("1"), Receipt::Delivered, None).await.expect("receipt"));
-    assert!(outbox::receipt(&runner, at, &key_of("2"), Receipt::Failed, None).await.expect("receipt"));
+    assert!(outbox::receipt(&runner, at, &key_of("1"), Receipt::Delivered, None)
+        .await
+        .expect("receipt"));
+    assert!(outbox::receipt(&runner, at, &key_of("2"), Receipt::Failed, None)
+        .await
+        .expect("receipt"));
     support::drive(&runner, at, start + Duration::hours(4), vec![]).await;
 
     assert!(lms_to("1").is_empty(), "a delivered Kakao message has no fallback");
     assert_eq!(lms_to("2"), vec![at], "a failed receipt falls back at once");
     assert_eq!(lms_to("3").len(), 1, "one fallback per refusal");
-    assert_eq!(lms_to("4"), vec![start + Duration::hours(1)], "no delivered within 1h: the LMS goes");
+    assert_eq!(
+        lms_to("4"),
+        vec![start + Duration::hours(1)],
+        "no delivered within 1h: the LMS goes"
+    );
     assert!(
         lms_to("5").is_empty() && lms_to("6").is_empty(),
         "a webhook without receipts counts its 2xx as delivered"
@@ -297,7 +308,9 @@ async fn receipts(db: Database) {
     assert_eq!(status("5", "sms").await.as_deref(), Some("delivered"));
     // A late `delivered` for 4 does not bring a second fallback.
     let late = start + Duration::hours(5);
-    assert!(outbox::receipt(&runner, late, &key_of("4"), Receipt::Delivered, None).await.expect("receipt"));
+    assert!(outbox::receipt(&runner, late, &key_of("4"), Receipt::Delivered, None)
+        .await
+        .expect("receipt"));
     runner.tick(late).await.expect("tick");
     assert_eq!(lms.taken().len(), 3, "LMS to 2, 3 and 4 only");
 
@@ -418,9 +431,18 @@ async fn reach(db: Database) {
     runner.tick(start).await.expect("tick");
 
     let sent = camp_runtime::simulate::sends_of(&recorder);
-    let to = |c: &str| sent.iter().filter(|s| s.customer == c).map(|s| s.channel.as_str()).collect::<Vec<_>>();
+    let to = |c: &str| {
+        sent.iter()
+            .filter(|s| s.customer == c)
+            .map(|s| s.channel.as_str())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(to("1"), vec!["email"], "no phone: the email goes at once");
-    assert_eq!(sent.iter().find(|s| s.customer == "1").map(|s| s.at), Some(start), "without waiting a day");
+    assert_eq!(
+        sent.iter().find(|s| s.customer == "1").map(|s| s.at),
+        Some(start),
+        "without waiting a day"
+    );
     assert!(to("2").is_empty(), "no channel reaches 2: no payload");
     assert_eq!(to("3"), vec!["sms"]);
     for r in recorder.taken() {
@@ -558,12 +580,18 @@ async fn contact_line(db: Database) {
     let analysis = own(&[OVERRIDE_SCHEMA]);
     fill(&db, &analysis, 10).await;
     // 1: an office number; 2: none, only a phone.
-    db.execute("UPDATE \"customers\" SET \"office\" = '02-111-1111', \"phone\" = '010-1111-1111' WHERE \"id\" = 1", &[])
-        .await
-        .expect("update");
-    db.execute("UPDATE \"customers\" SET \"office\" = NULL, \"phone\" = '010-2222-2222' WHERE \"id\" = 2", &[])
-        .await
-        .expect("update");
+    db.execute(
+        "UPDATE \"customers\" SET \"office\" = '02-111-1111', \"phone\" = '010-1111-1111' WHERE \"id\" = 1",
+        &[],
+    )
+    .await
+    .expect("update");
+    db.execute(
+        "UPDATE \"customers\" SET \"office\" = NULL, \"phone\" = '010-2222-2222' WHERE \"id\" = 2",
+        &[],
+    )
+    .await
+    .expect("update");
     let recorder = Recorder::default();
     let start = t("2026-11-23T01:00:00Z");
     let runner = Runner::start(

@@ -1,7 +1,9 @@
 //! `schema { .. }`: tables, fields and events.
 
 use super::{child, kids, only, rel_end, rel_start, Build, Ctx, P};
-use crate::ast::{ContactDecl, EventDecl, EventTable, EventsTable, Field, Ident, Literal, Schema, SchemaItem, TableDecl, TypeExpr, TypeKind};
+use crate::ast::{
+    ContactDecl, EventDecl, EventTable, EventsTable, Field, Ident, Literal, Schema, SchemaItem, TableDecl, TypeExpr, TypeKind,
+};
 use crate::grammar::Rule;
 
 pub(super) fn schema(cx: &mut Ctx, p: &P) -> Build<Schema> {

@@ -234,9 +234,11 @@ impl<'s> Builder<'s> {
                     }
                     // `contact FIELD for channel C` uses a customer field.
                     for c in &t.contacts {
-                        if let Some(f) = t.fields.iter().find(|f| {
-                            f.name.name == c.field.name || f.alias.as_ref().is_some_and(|a| a.name == c.field.name)
-                        }) {
+                        if let Some(f) = t
+                            .fields
+                            .iter()
+                            .find(|f| f.name.name == c.field.name || f.alias.as_ref().is_some_and(|a| a.name == c.field.name))
+                        {
                             let used = Symbol::Field {
                                 table: table.clone(),
                                 name: f.name.name.clone(),

@@ -85,14 +85,7 @@ pub fn parse(runner: &Runner, row: &[Raw], offset: usize) -> Option<(String, Con
             (f.clone(), matches!(convert(raw, Want::Bool), Ok(Value::Bool(true))))
         })
         .collect();
-    Some((
-        key,
-        Contact {
-            zone,
-            addresses,
-            consents,
-        },
-    ))
+    Some((key, Contact { zone, addresses, consents }))
 }
 
 /// The contacts of `customers` (stored key text); a customer missing from
