@@ -125,7 +125,7 @@ async fn registered(db: &Database, t: &dyn Fn(&str) -> String, child: &mut Child
 
 /// Sends marked sent so far (0 before the daemons have made their tables).
 async fn sent(db: &Database, t: &dyn Fn(&str) -> String) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {} WHERE status = 'sent'", t("ledger"));
+    let sql = format!("SELECT COUNT(*) FROM {} WHERE status = 'delivered'", t("ledger"));
     match db.rows(&sql, &[]).await {
         Ok(rows) => rows.first().and_then(|r| r.int(0)).unwrap_or(0),
         Err(_) => 0,

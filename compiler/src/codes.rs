@@ -70,6 +70,7 @@ codes! {
     BAD_SETTING = "E0214", Error, "invalid setting value";
     BAD_RFM_WINDOW = "E0215", Error, "rfm window that depends on the customer";
     BAD_DATE_PATTERN = "E0216", Error, "date pattern letter that is not a field";
+    CONTACT_TYPE = "E0230", Error, "contact field of the wrong type for its channel";
     WINDOW_IN_QUIET_HOURS = "E0301", Error, "send window fully inside quiet hours";
     TRIGGER_IN_QUIET_HOURS = "W0302", Warning, "scheduled time always inside quiet hours";
     CAP_ZERO = "E0303", Error, "cap of zero";
@@ -97,6 +98,7 @@ codes! {
     AD_CONSENT = "E0413", Error, "ad audience does not require consent";
     AD_NIGHT = "E0414", Error, "ad may be sent at night";
     AD_ALIMTALK = "E0415", Error, "Alimtalk cannot carry ads";
+    NO_CONTACT_FIELD = "W0430", Warning, "channel without a contact field in the schema";
     DB_TABLE_MISSING = "E0501", Error, "table missing from the database";
     DB_COLUMN_MISSING = "E0502", Error, "column missing from the database";
     DB_COLUMN_TYPE = "E0503", Error, "column type differs from the schema";

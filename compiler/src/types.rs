@@ -25,6 +25,8 @@ pub enum FieldType {
     Enum(Vec<String>),
     Phone,
     Email,
+    /// A device token for app push.
+    PushToken,
     Consent,
     Tz,
     /// A key of the named lookup table.
@@ -131,7 +133,7 @@ impl FieldType {
     pub fn ty(&self) -> Ty {
         match self {
             FieldType::Id => Ty::Id,
-            FieldType::Text { .. } | FieldType::Phone | FieldType::Email => Ty::Text,
+            FieldType::Text { .. } | FieldType::Phone | FieldType::Email | FieldType::PushToken => Ty::Text,
             FieldType::Int { .. } => Ty::Int,
             FieldType::Decimal => Ty::Decimal,
             FieldType::Money { .. } => Ty::Money,
@@ -167,6 +169,7 @@ impl fmt::Display for Plain<'_, FieldType> {
             FieldType::Money { max: None } => f.write_str("money"),
             FieldType::Phone => f.write_str("phone"),
             FieldType::Email => f.write_str("email"),
+            FieldType::PushToken => f.write_str("push_token"),
             FieldType::Consent => f.write_str("consent"),
             other => write!(f, "{}", other.ty()),
         }

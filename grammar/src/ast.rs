@@ -104,6 +104,17 @@ pub struct TableDecl {
     pub source: StringLit,
     pub key: Ident,
     pub fields: Vec<Field>,
+    /// `contact mobile for channel sms` lines (the customer table only).
+    pub contacts: Vec<ContactDecl>,
+    pub span: Span,
+}
+
+/// `contact FIELD for channel CHANNEL`: the field that channel reads,
+/// instead of the first field of the channel's contact type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactDecl {
+    pub field: Ident,
+    pub channel: Ident,
     pub span: Span,
 }
 
@@ -147,6 +158,8 @@ pub enum TypeKind {
     Enum(Vec<Ident>),
     Phone,
     Email,
+    /// A device token for app push.
+    PushToken,
     Consent,
     Tz,
     Ref(Ident),

@@ -268,6 +268,12 @@ fn language_reference_schema() {
             max: Some(IntLit { value: 10_000_000, .. })
         }
     ));
+    assert_eq!(customer.fields[10].ty.kind, TypeKind::PushToken);
+    let [contact] = &customer.contacts[..] else { panic!() };
+    assert_eq!(
+        (contact.field.name.as_str(), contact.channel.name.as_str()),
+        ("office_phone", "lms")
+    );
     let SchemaItem::Event(purchase) = &schema.items[4] else { panic!() };
     let table = purchase.table.as_ref().unwrap();
     assert_eq!(table.source.value, "orders");

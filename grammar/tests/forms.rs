@@ -412,3 +412,29 @@ fn spans_of_items() {
     assert_eq!(text(src, file.items[0].span()), "segment a = x");
     assert_eq!(text(src, file.items[1].span()), "campaign c {\n  send m\n}");
 }
+
+#[test]
+fn contact_lines_in_the_customer_block() {
+    let file = parse_ok(&fixture("contacts.camp"));
+    let Some(Item::Schema(schema)) = file.items.first() else { panic!() };
+    let SchemaItem::Customer(customer) = &schema.items[0] else {
+        panic!()
+    };
+    // `contact: text` stays a field.
+    let names: Vec<&str> = customer.fields.iter().map(|f| f.name.name.as_str()).collect();
+    assert_eq!(names, ["id", "phone", "office", "device", "contact"]);
+    assert_eq!(customer.fields[3].ty.kind, TypeKind::PushToken);
+    let lines: Vec<(&str, &str)> = customer
+        .contacts
+        .iter()
+        .map(|c| (c.field.name.as_str(), c.channel.name.as_str()))
+        .collect();
+    assert_eq!(lines, [("office", "lms"), ("device", "push")]);
+    let src = fixture("contacts.camp");
+    let c = &customer.contacts[0];
+    assert_eq!(&src[c.span.start..c.span.end], "contact office for channel lms");
+    // Only the customer block has them.
+    let errors =
+        camp_grammar::parse("schema {\n  table t from \"t\" key id {\n    id: id\n    contact id for channel sms\n  }\n}\n").errors;
+    assert!(!errors.is_empty());
+}

@@ -115,7 +115,7 @@ async fn engine(url: &str, schema: &str, daemons: usize, out: &Path, n: u64) -> 
         camp_runtime::db::Backend::Sqlite => "camp_ledger".to_string(),
         camp_runtime::db::Backend::Postgres => format!("\"{schema}\".ledger"),
     };
-    let sent = count(&db, &format!("SELECT COUNT(*) FROM {ledger} WHERE status = 'sent'")).await;
+    let sent = count(&db, &format!("SELECT COUNT(*) FROM {ledger} WHERE status IN ('sent', 'delivered')")).await;
     assert_eq!(sent, n as i64, "every recipient's send recorded and delivered");
     for r in runners {
         r.stop().await.expect("stop");

@@ -210,7 +210,9 @@ fn accepts(ty: &FieldType, class: Class) -> bool {
         FieldType::Bool | FieldType::Consent => matches!(class, Class::Boolean | Class::Integer),
         FieldType::Timestamp => matches!(class, Class::Timestamp | Class::Text),
         FieldType::Date => matches!(class, Class::Date | Class::Text),
-        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::Tz => matches!(class, Class::Text),
+        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::PushToken | FieldType::Tz => {
+            matches!(class, Class::Text)
+        }
     }
 }
 

@@ -4,6 +4,13 @@
 //! proportions: Newcombe's hybrid score interval (his method 10), built
 //! from the Wilson interval of each rate. Unlike the Wald interval it stays
 //! honest at 0/145 or 145/145, where Wald claims zero variance.
+//!
+//! Sends, deliveries, clicks and failures count messages (one per
+//! enrollment and step), whichever channel of the chain carried them: a
+//! message is sent when one of its attempts went out, delivered when one
+//! was delivered, failed when every attempt that went out failed or was
+//! dead-lettered. Attempts never sent (no contact, caps, quiet hours) are
+//! counted by reason.
 
 use crate::binds::BindValue;
 use crate::db::{CellsExt, DbError};
@@ -45,6 +52,8 @@ pub struct Uplift {
 pub struct Report {
     pub campaign: String,
     pub arms: Vec<Arm>,
+    /// Ledger rows not sent, by reason (one per attempt: a customer with no
+    /// phone on a Kakao-then-LMS chain counts under both channels).
     pub suppressed: Vec<(String, i64)>,
     pub fallbacks: i64,
     pub dead_letters: i64,
@@ -120,12 +129,20 @@ pub async fn report(store: &Store, campaign: &str) -> Result<Report, DbError> {
             a.reached += r.int(2).unwrap_or(0);
         }
     }
+    // One row per message (enrollment and step), over all its attempts.
     let rows = store
         .db
         .rows(
             &format!(
-                "SELECT COALESCE(arm, ''), status, COUNT(*), COUNT(delivered_ms), COUNT(clicked_ms) FROM {} \
-                 WHERE campaign = {p1} AND attempt = 0 GROUP BY COALESCE(arm, ''), status",
+                "SELECT arm, SUM(held), SUM(sent), SUM(delivered), SUM(clicked), SUM(CASE WHEN sent = 1 AND alive = 0 THEN 1 ELSE 0 END) \
+                 FROM (SELECT MAX(COALESCE(arm, '')) AS arm, \
+                   MAX(CASE WHEN status = 'held' THEN 1 ELSE 0 END) AS held, \
+                   MAX(CASE WHEN status NOT IN ('held', 'suppressed') THEN 1 ELSE 0 END) AS sent, \
+                   MAX(CASE WHEN status NOT IN ('held', 'suppressed') AND delivered_ms IS NOT NULL THEN 1 ELSE 0 END) AS delivered, \
+                   MAX(CASE WHEN status NOT IN ('held', 'suppressed') AND clicked_ms IS NOT NULL THEN 1 ELSE 0 END) AS clicked, \
+                   MAX(CASE WHEN status IN ('pending', 'sent', 'delivered') THEN 1 ELSE 0 END) AS alive \
+                   FROM {} WHERE campaign = {p1} GROUP BY enrollment, step) AS m \
+                 GROUP BY arm",
                 t.ledger
             ),
             &c,
@@ -133,21 +150,12 @@ pub async fn report(store: &Store, campaign: &str) -> Result<Report, DbError> {
         .await?;
     for r in rows {
         let name = arm(&mut arms, r.text(0));
-        let status = r.text(1).unwrap_or_default();
-        let n = r.int(2).unwrap_or(0);
         if let Some(a) = arms.get_mut(&name) {
-            match status.as_str() {
-                "held" => a.held += n,
-                "suppressed" => {}
-                _ => {
-                    a.sends += n;
-                    a.delivered += r.int(3).unwrap_or(0);
-                    a.clicked += r.int(4).unwrap_or(0);
-                    if status == "failed" || status == "dead" {
-                        a.failed += n;
-                    }
-                }
-            }
+            a.held += r.int(1).unwrap_or(0);
+            a.sends += r.int(2).unwrap_or(0);
+            a.delivered += r.int(3).unwrap_or(0);
+            a.clicked += r.int(4).unwrap_or(0);
+            a.failed += r.int(5).unwrap_or(0);
         }
     }
     let rows = store

@@ -315,6 +315,7 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
             }
         }
     }
+    no_contact_field(env, sink, file, &used_channels);
     if is_ad {
         ad_audience(
             env,
@@ -326,6 +327,38 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
             &own_quiet,
             window.map(|(f, t, _)| (f, t)),
             kind,
+        );
+    }
+}
+
+/// W0430 on a channel that sends to an address (a phone number, an email,
+/// a push token) when the customer schema holds none for it: its sends go
+/// out without an address, and no customer is skipped for lacking one.
+fn no_contact_field(env: &Env, sink: &mut Sink, file: FileId, used: &[(Channel, Span)]) {
+    if env.schema.customer.is_none() {
+        return;
+    }
+    let mut warned: Vec<Channel> = Vec::new();
+    for (ch, span) in used {
+        let Some(kind) = ch.contact() else { continue };
+        if warned.contains(ch) || env.schema.contact_field(ch.name()).is_some() {
+            continue;
+        }
+        warned.push(*ch);
+        let ty = kind.field_type();
+        sink.push(
+            Diagnostic::new(
+                codes::NO_CONTACT_FIELD,
+                file,
+                *span,
+                format!("the customer schema has no `{ty}` field for channel `{}`", ch.name()),
+                "sent without an address",
+            )
+            .with_help(format!(
+                "add a field such as `{}: {ty}?` to the customer, or `contact FIELD for channel {}`",
+                kind.name(),
+                ch.name()
+            )),
         );
     }
 }

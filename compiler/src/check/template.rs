@@ -426,6 +426,7 @@ pub fn value_size(ty: &FieldType) -> Option<Size> {
         FieldType::Bool | FieldType::Consent => Size::ascii(5),
         FieldType::Phone => Size::ascii(16),
         FieldType::Email => Size::ascii(254),
+        FieldType::PushToken => Size::ascii(255),
         FieldType::Tz => Size::ascii(32),
     })
 }

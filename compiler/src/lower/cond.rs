@@ -854,6 +854,6 @@ pub fn param_type(ty: &FieldType) -> &'static str {
         FieldType::Timestamp => "timestamp",
         FieldType::Date => "date",
         FieldType::Id | FieldType::Ref(_) => "id",
-        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::Tz => "text",
+        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::PushToken | FieldType::Tz => "text",
     }
 }

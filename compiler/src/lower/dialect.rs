@@ -270,6 +270,7 @@ pub fn pg_type(ty: &FieldType) -> &'static str {
         | FieldType::Enum(_)
         | FieldType::Phone
         | FieldType::Email
+        | FieldType::PushToken
         | FieldType::Tz => "text",
     }
 }

@@ -87,6 +87,11 @@ pub struct Schema {
     pub tables: Vec<Table>,
     pub events_table: Option<EventsTable>,
     pub events: Vec<Event>,
+    /// Per channel name, the customer field its address is read from: the
+    /// schema's `contact FIELD for channel C` line, else the first field of
+    /// the channel's contact type. A channel not listed needs no address.
+    #[serde(default)]
+    pub reach: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,7 +185,17 @@ impl Schema {
                     props: e.props.iter().map(Field::of).collect(),
                 })
                 .collect(),
+            reach: crate::channel::Channel::ALL
+                .iter()
+                .filter_map(|c| Some((c.name().to_string(), model.contact_field(c.name())?.name.clone())))
+                .collect(),
         }
+    }
+
+    /// The customer field a channel reads its address from.
+    pub fn contact_field(&self, channel: &str) -> Option<&Field> {
+        let field = self.reach.get(channel)?;
+        self.customer.as_ref()?.fields.iter().find(|f| &f.name == field)
     }
 
     pub fn table(&self, name: &str) -> Option<&Table> {

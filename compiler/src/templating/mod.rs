@@ -113,7 +113,7 @@ impl ValueType {
     pub fn of(ty: &FieldType) -> Option<ValueType> {
         Some(match ty {
             FieldType::Id | FieldType::Ref(_) => ValueType::Id,
-            FieldType::Text { .. } => ValueType::Text,
+            FieldType::Text { .. } | FieldType::PushToken => ValueType::Text,
             FieldType::Int { .. } => ValueType::Int,
             FieldType::Decimal => ValueType::Decimal,
             FieldType::Money { .. } => ValueType::Money,

@@ -176,7 +176,8 @@ fn continues(src: &str, tokens: &[Token], line: &Line, st: &State, item_starts: 
         Block::Schema => SCHEMA_ENTRIES.contains(&ft),
         Block::Fields => {
             let second = tokens[line.first + 1..line.end].iter().find(|t| t.kind != TokenKind::Comment);
-            first.kind == TokenKind::Word && second.is_some_and(|t| t.text(src) == ":")
+            // `name: type`, or `contact FIELD for channel C` (customer block).
+            first.kind == TokenKind::Word && second.is_some_and(|t| t.text(src) == ":" || (ft == "contact" && t.kind == TokenKind::Word))
         }
         Block::Other => true,
     };

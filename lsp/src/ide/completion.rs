@@ -98,6 +98,7 @@ const TYPES: &[&str] = &[
     "enum(",
     "phone",
     "email",
+    "push_token",
     "consent",
     "tz",
     "ref",

@@ -30,9 +30,11 @@ pub struct Outgoing {
 /// What a channel made of one send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Accepted by the endpoint.
+    /// Accepted by an endpoint that sends receipts: delivered or failed is
+    /// told later, and the chain's fallback waits for it.
     Sent,
-    /// Accepted, and known to be delivered (no receipt will follow).
+    /// Delivered: written to a file or standard output, or accepted by an
+    /// endpoint that sends no receipts.
     Delivered,
     /// Failed in a way worth trying again (5xx, timeout, connection).
     Retry(String),
@@ -67,6 +69,11 @@ pub struct ChannelConfig {
     pub timeout_ms: Option<u64>,
     /// `webhook`: requests in flight at once.
     pub max_in_flight: Option<usize>,
+    /// Whether the channel produces receipts (its provider posts them to
+    /// `/v1/receipts`): a send it accepts waits for `delivered`, and its
+    /// fallback goes out when none comes in time. Without (the default, and
+    /// always for `stdout` and `file`), a successful write is delivered.
+    pub receipts: Option<bool>,
 }
 
 /// The channels of a deployment, by campaign channel name.
@@ -104,6 +111,12 @@ impl ChannelSet {
         let mut set = ChannelSet::new();
         let mut files: BTreeMap<String, Arc<dyn Channel>> = BTreeMap::new();
         for (name, c) in configs {
+            if c.receipts == Some(true) && c.kind != "webhook" {
+                return Err(format!(
+                    "channel `{name}`: a `{}` channel gets no receipts\n  help: remove `receipts = true`; only a webhook whose provider posts receipts to /v1/receipts has them",
+                    c.kind
+                ));
+            }
             let channel: Arc<dyn Channel> = match c.kind.as_str() {
                 "stdout" => Arc::new(stdout::Stdout),
                 "file" => {
@@ -136,6 +149,7 @@ impl ChannelSet {
                         rate_per_second: c.rate_per_second,
                         timeout: std::time::Duration::from_millis(c.timeout_ms.unwrap_or(10_000)),
                         max_in_flight: c.max_in_flight.unwrap_or(16),
+                        receipts: c.receipts.unwrap_or(false),
                     })?)
                 }
                 other => {

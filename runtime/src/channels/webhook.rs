@@ -1,7 +1,9 @@
 //! `type = "webhook"`: an HTTP POST of the JSON payload per send, with
 //! `Idempotency-Key`, `X-Camp-Timestamp` and `X-Camp-Signature: sha256=HEX`
 //! (HMAC-SHA256 of `TIMESTAMP.BODY` with the channel's secret). A 2xx is
-//! sent; a 5xx, 408, 429, timeout or connection error is retried later
+//! delivered, or, with `receipts = true` (the provider posts receipts to
+//! `/v1/receipts`), sent and waiting for its receipt; a 5xx, 408, 429,
+//! timeout or connection error is retried later
 //! with backoff (by the outbox); any other 4xx is refused at once. Sends
 //! go out at most `rate_per_second`, `max_in_flight` at a time.
 
@@ -19,6 +21,10 @@ pub struct WebhookConfig {
     pub rate_per_second: Option<f64>,
     pub timeout: Duration,
     pub max_in_flight: usize,
+    /// The provider posts `delivered` / `failed` receipts: a 2xx is only
+    /// sent, and the fallback waits for the receipt. Without, a 2xx is
+    /// delivered.
+    pub receipts: bool,
 }
 
 pub struct Webhook {
@@ -121,8 +127,11 @@ impl Inner {
         match request.send().await {
             Ok(response) => {
                 let status = response.status();
-                if status.is_success() {
+                if status.is_success() && self.config.receipts {
                     return Outcome::Sent;
+                }
+                if status.is_success() {
+                    return Outcome::Delivered;
                 }
                 // The provider's answer may quote the recipient: masked
                 // before it is cut, so no cut shows a phone or email.

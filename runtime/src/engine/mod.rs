@@ -21,11 +21,12 @@ use crate::channels::ChannelSet;
 use crate::db::{Backend, CellsExt, Database, DbError, Key, Tx};
 use crate::metrics::Metrics;
 use crate::store::{wall_ms, DaemonId, Store};
+use camp_compiler::channel::{Channel, ContactKind};
 use camp_compiler::lower::{CampaignQueries, Query};
 use camp_compiler::plan::deployment::{Deployment, FieldType, Policy, Schema};
 use camp_compiler::plan::Plan;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// How the engine works.
@@ -87,8 +88,17 @@ pub struct CustomerInfo {
     pub source: String,
     pub key: String,
     pub zone: Option<String>,
+    /// The first `phone`, `email` and `push_token` fields: the addresses a
+    /// payload carries besides its channel's own.
     pub phone: Option<String>,
     pub email: Option<String>,
+    pub push_token: Option<String>,
+    /// Every contact column read, each once.
+    pub contact_fields: Vec<String>,
+    /// Per channel name, the field it reads its address from (the schema's
+    /// `contact .. for channel ..` line, else the first field of the
+    /// channel's contact type). A channel not listed needs no address.
+    pub reach: BTreeMap<String, String>,
     pub consents: Vec<String>,
 }
 
@@ -96,12 +106,33 @@ impl CustomerInfo {
     fn of(schema: &Schema) -> Option<CustomerInfo> {
         let c = schema.customer.as_ref()?;
         let first = |pred: &dyn Fn(&FieldType) -> bool| c.fields.iter().find(|f| pred(&f.ty)).map(|f| f.name.clone());
+        let mut reach = BTreeMap::new();
+        let mut contact_fields: Vec<String> = Vec::new();
+        for channel in Channel::ALL {
+            if let Some(f) = schema.contact_field(channel.name()) {
+                if !contact_fields.contains(&f.name) {
+                    contact_fields.push(f.name.clone());
+                }
+                reach.insert(channel.name().to_string(), f.name.clone());
+            }
+        }
+        let phone = first(&|t| matches!(t, FieldType::Phone));
+        let email = first(&|t| matches!(t, FieldType::Email));
+        let push_token = first(&|t| matches!(t, FieldType::PushToken));
+        for f in [&phone, &email, &push_token].into_iter().flatten() {
+            if !contact_fields.contains(f) {
+                contact_fields.push(f.clone());
+            }
+        }
         Some(CustomerInfo {
             source: c.source.clone(),
             key: c.key.clone(),
             zone: first(&|t| matches!(t, FieldType::Tz)),
-            phone: first(&|t| matches!(t, FieldType::Phone)),
-            email: first(&|t| matches!(t, FieldType::Email)),
+            phone,
+            email,
+            push_token,
+            contact_fields,
+            reach,
             consents: c
                 .fields
                 .iter()
@@ -109,6 +140,26 @@ impl CustomerInfo {
                 .map(|f| f.name.clone())
                 .collect(),
         })
+    }
+
+    /// The field `channel` reads its address from; None when it needs none.
+    pub fn contact_for(&self, channel: &str) -> Option<&str> {
+        self.reach.get(channel).map(String::as_str)
+    }
+
+    /// The field a payload's `to.phone` (`to.email`, `to.push_token`) is
+    /// read from on `channel`: the channel's own when it sends to that kind
+    /// of address, else the schema's first field of the kind.
+    pub fn address_field(&self, channel: &str, kind: ContactKind) -> Option<&str> {
+        let own = Channel::parse(channel).and_then(Channel::contact) == Some(kind);
+        match (own, self.contact_for(channel)) {
+            (true, Some(f)) => Some(f),
+            _ => match kind {
+                ContactKind::Phone => self.phone.as_deref(),
+                ContactKind::Email => self.email.as_deref(),
+                ContactKind::PushToken => self.push_token.as_deref(),
+            },
+        }
     }
 }
 

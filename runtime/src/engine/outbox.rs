@@ -6,8 +6,14 @@
 //! gone: once its registration has expired (or, on its own host, its
 //! process is found dead) the row is delivered again with the same
 //! idempotency key. A live daemon's claims are never taken. Receipts
-//! move rows to delivered or failed; a failed send, or one with no
-//! receipt by its fallback time, goes out on the next channel.
+//! move rows to delivered or failed.
+//!
+//! Fallback: the next channel of a send's chain is tried only when the
+//! send was refused (4xx), dead-lettered or reported `failed`, or, on a
+//! channel with receipts (a channel that answers [`Outcome::Sent`]), no
+//! `delivered` came within the chain's delay, counted from the send. A
+//! channel without receipts answers [`Outcome::Delivered`] for a successful
+//! write: its row is delivered and no fallback follows.
 
 use super::lease::Claim;
 use super::send::{self, Candidate, Verdict};
@@ -125,7 +131,14 @@ impl Marks {
 async fn write_marks(runner: &Runner, tx: &mut crate::db::Tx, marks: &Marks) -> Result<(), DbError> {
     let s = &runner.store;
     for (ids, status_sql, extra) in [
-        (&marks.sent, "CASE WHEN status = 'pending' THEN 'sent' ELSE status END", ""),
+        // Accepted by a channel with receipts: the fallback timer starts,
+        // unless a receipt came first or the chain has moved on.
+        (
+            &marks.sent,
+            "CASE WHEN status = 'pending' THEN 'sent' ELSE status END",
+            ", fallback_ms = CASE WHEN fallback_after_ms IS NOT NULL AND fallback_ms IS NULL AND delivered_ms IS NULL \
+             AND status IN ('pending', 'sent') THEN created_ms + fallback_after_ms ELSE fallback_ms END",
+        ),
         (
             &marks.delivered,
             "'delivered'",
@@ -170,7 +183,7 @@ async fn write_marks(runner: &Runner, tx: &mut crate::db::Tx, marks: &Marks) -> 
         tx.execute(
             &format!(
                 "UPDATE {} SET status = 'dead', tries = tries + 1, failed_ms = {p1}, error = {p2}, lease_owner = NULL, lease_until_ms = NULL, \
-                 fallback_ms = CASE WHEN fallback_ms IS NULL THEN NULL ELSE {p1} END WHERE id = {p3}",
+                 fallback_ms = CASE WHEN fallback_after_ms IS NULL THEN NULL ELSE {p1} END WHERE id = {p3}",
                 s.t.ledger,
                 p1 = s.ph(1),
                 p2 = s.ph(2),
@@ -323,7 +336,7 @@ pub async fn receipt(runner: &Runner, now: DateTime<Utc>, key: &str, what: Recei
             "status = CASE WHEN status IN ('pending', 'sent', 'failed', 'dead') THEN 'delivered' ELSE status END, delivered_ms = COALESCE(delivered_ms, {at}), clicked_ms = COALESCE(clicked_ms, {at}), fallback_ms = NULL"
         }
         Receipt::Failed => {
-            "status = CASE WHEN status IN ('pending', 'sent') THEN 'failed' ELSE status END, failed_ms = COALESCE(failed_ms, {at}), fallback_ms = CASE WHEN fallback_ms IS NULL OR delivered_ms IS NOT NULL THEN NULL ELSE {at} END"
+            "status = CASE WHEN status IN ('pending', 'sent') THEN 'failed' ELSE status END, failed_ms = COALESCE(failed_ms, {at}), fallback_ms = CASE WHEN fallback_after_ms IS NULL OR delivered_ms IS NOT NULL THEN NULL ELSE {at} END"
         }
     }
     .replace("{at}", &s.ph(1));
@@ -350,8 +363,10 @@ pub async fn receipt(runner: &Runner, now: DateTime<Utc>, key: &str, what: Recei
     Ok(n > 0)
 }
 
-/// Sends the next channel of a chain where the previous one failed or
-/// has had no receipt by its fallback time.
+/// Sends the next channel of a chain where the previous one was refused,
+/// dead-lettered or failed, or has had no `delivered` receipt by its
+/// fallback time. A channel of the chain that cannot reach the customer is
+/// passed over at once.
 pub async fn fallbacks(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbError> {
     let s = &runner.store;
     let now_ms = ms(now);
@@ -418,6 +433,7 @@ pub async fn fallbacks(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbErr
             priority: r.int(10).unwrap_or(0),
             due_ms: now_ms,
             resend: r.text(4),
+            repeats: true,
         });
         sources.push(id);
     }
@@ -425,27 +441,28 @@ pub async fn fallbacks(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbErr
     customers.sort_unstable();
     customers.dedup();
     let contacts = contacts::fetch(runner, &mut tx, kind, &customers).await?;
-    let verdicts = send::decide(runner, &mut tx, now, &cands, &contacts).await?;
-    let outgoing = send::record(runner, &mut tx, now, &cands, &verdicts).await?;
-    // Deferred fallbacks keep their row's fallback time, moved; the rest are done.
+    let decided = send::decide(runner, &mut tx, now, &mut cands, &contacts).await?;
+    let outgoing = send::record(runner, &mut tx, now, &cands, &decided).await?;
+    // Deferred fallbacks keep their row's fallback time, moved; the rest
+    // are done, and their chain has moved on (no timer starts again).
     let mut moved: HashMap<i64, i64> = HashMap::new();
-    for (id, v) in sources.iter().zip(&verdicts) {
+    for (id, v) in sources.iter().zip(&decided.verdicts) {
         if let Verdict::Defer(t) = v {
             moved.insert(*id, ms(*t));
         }
     }
     for id in cleared {
-        let value = moved
-            .get(&id)
-            .map(|t| BindValue::Int(*t))
-            .unwrap_or(BindValue::TypedNull(Want::Int));
+        let (set, value) = match moved.get(&id) {
+            Some(t) => ("fallback_ms = {v}", BindValue::Int(*t)),
+            None => ("fallback_ms = {v}, fallback_after_ms = {v}", BindValue::TypedNull(Want::Int)),
+        };
         tx.execute(
-            &format!("UPDATE {} SET fallback_ms = {} WHERE id = {}", s.t.ledger, s.ph(1), s.ph(2)),
+            &format!("UPDATE {} SET {} WHERE id = {}", s.t.ledger, set.replace("{v}", &s.ph(1)), s.ph(2)),
             &[value, BindValue::Int(id)],
         )
         .await?;
     }
-    runner.metrics.decided(&verdicts);
+    runner.metrics.decided(&decided.verdicts);
     tx.commit().await?;
     let n = outgoing.len() as u64;
     deliver(runner, now, outgoing, claim).await?;

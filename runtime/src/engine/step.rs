@@ -128,15 +128,17 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
                     priority: e.priority,
                     due_ms: cur_ms,
                     resend: None,
+                    repeats: false,
                 });
                 let _ = fresh;
             }
         }
     }
 
-    let verdicts = send::decide(runner, &mut tx, now, &cands, &contacts).await?;
-    let outgoing = send::record(runner, &mut tx, now, &cands, &verdicts).await?;
-    for (c, v) in cands.iter().zip(&verdicts) {
+    let decided = send::decide(runner, &mut tx, now, &mut cands, &contacts).await?;
+    let outgoing = send::record(runner, &mut tx, now, &cands, &decided).await?;
+    let verdicts = &decided.verdicts;
+    for (c, v) in cands.iter().zip(verdicts) {
         let Some(Op::Send { next, .. }) = c.plan.steps.get(c.step).map(|s| &s.op) else {
             continue;
         };
@@ -178,7 +180,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
         };
         updates.push((c.enrollment, u));
     }
-    runner.metrics.decided(&verdicts);
+    runner.metrics.decided(verdicts);
     write_updates(runner, &mut tx, updates).await?;
     tx.commit().await?;
     tick.sends += outgoing.len() as u64;
