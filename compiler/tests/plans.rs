@@ -273,6 +273,7 @@ fn nested_branches_and_exits_become_jumps() {
     let send = |m: &str, channels: &plan::Channels, next| Op::Send {
         message: m.into(),
         channels: channels.clone(),
+        expires: None,
         next,
     };
     assert_eq!(
