@@ -41,6 +41,8 @@ pub struct Candidate {
     pub due_ms: i64,
     /// A fallback re-sends the previous attempt's message on its channel.
     pub resend: Option<String>,
+    /// After this instant (ms) the send is dropped as "expired".
+    pub expires_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +58,9 @@ pub enum Verdict {
     /// Recorded and handed to the channel: the payload.
     Send(String),
 }
+
+/// The reason of a send dropped by its `expires`.
+pub const EXPIRED: &str = "expired";
 
 /// The idempotency key of a send: the same on every retry and redelivery.
 pub fn idempotency_key(enrollment: i64, step: usize, attempt: i64) -> String {
@@ -124,8 +129,12 @@ pub async fn decide(
             }
             timings.push(t);
         }
+        // A send that would go out after its deadline, deferral included, expires.
+        let expired = |at: DateTime<Utc>| c.expires_ms.is_some_and(|x| crate::clock::ms(at) > x);
         match quiet::combine(timings) {
+            Timing::Now if expired(now) => verdicts[i] = Some(Verdict::Suppress(EXPIRED.into())),
             Timing::Now => {}
+            Timing::Defer(t) if expired(t) => verdicts[i] = Some(Verdict::Suppress(EXPIRED.into())),
             Timing::Defer(t) => verdicts[i] = Some(Verdict::Defer(t)),
             Timing::Skip => verdicts[i] = Some(Verdict::Suppress("quiet hours".into())),
         }
@@ -318,6 +327,7 @@ const COLUMNS: &[&str] = &[
     "lease_owner",
     "lease_until_ms",
     "fallback_ms",
+    "expires_ms",
 ];
 
 /// Writes a ledger row for every verdict that has one and returns the
@@ -379,6 +389,7 @@ pub async fn record(
             },
             if pending { BindValue::Int(lease) } else { null_int.clone() },
             fallback,
+            c.expires_ms.map(BindValue::Int).unwrap_or_else(|| null_int.clone()),
         ]);
     }
     let mut out = Vec::new();

@@ -28,6 +28,8 @@ pub struct Tables {
     pub quarantine: String,
     pub dead_letters: String,
     pub conversions: String,
+    /// Triggers that started no journey (re-entry rules), with the reason.
+    pub ignored: String,
     migrations: String,
 }
 
@@ -72,6 +74,7 @@ impl Store {
             quarantine: t("quarantine"),
             dead_letters: t("dead_letters"),
             conversions: t("conversions"),
+            ignored: t("ignored"),
             migrations: t("migrations"),
         };
         Store {
