@@ -85,8 +85,8 @@ const fn item(label: &'static str, word: &'static [&'static str]) -> Describe {
 }
 
 const CAMPAIGN_WORDS: &[&str] = &[
-    "kind", "channel", "trigger", "audience", "exit", "quiet", "window", "cap", "priority", "variant", "holdout", "goal", "reentry", "wait",
-    "send", "if",
+    "kind", "channel", "trigger", "audience", "exit", "quiet", "window", "cap", "priority", "variant", "holdout", "goal", "reentry",
+    "wait", "send", "if",
 ];
 const POLICY_WORDS: &[&str] = &["timezone", "sender", "optout", "quiet", "cap", "lifecycle"];
 
@@ -304,7 +304,10 @@ fn describe(rule: Rule) -> Describe {
         Rule::variant => starts("`variant NAME P% { .. }`", &["variant"]),
         Rule::holdout => starts("`holdout P%`", &["holdout"]),
         Rule::goal => starts("`goal EVENT within D`", &["goal"]),
-        Rule::reentry_setting => starts("`reentry never`, `reentry after D`, `reentry restart` or `reentry always`", &["reentry"]),
+        Rule::reentry_setting => starts(
+            "`reentry never`, `reentry after D`, `reentry restart` or `reentry always`",
+            &["reentry"],
+        ),
         Rule::step => starts("a step (`wait`, `send`, `if` or `exit`)", &["wait", "send", "if", "exit"]),
         Rule::step_block => d("a block of steps `{ .. }`", Symbol),
         Rule::wait_step => starts("`wait`", &["wait"]),

@@ -435,7 +435,9 @@ fn reentry_rules_and_expiring_sends() {
     assert_eq!(sends("receipts"), "send m");
     // The span of a re-entry rule is the whole clause.
     let c = campaign(&file, "weekly");
-    let Some(CampaignItem::Reentry(r)) = c.items.first() else { panic!("a re-entry rule first") };
+    let Some(CampaignItem::Reentry(r)) = c.items.first() else {
+        panic!("a re-entry rule first")
+    };
     assert_eq!(&src[r.span.start..r.span.end], "reentry after 7d");
     // Neither word is reserved elsewhere: `never` and `expires` stay names.
     parse_ok("segment never = customer.expires == 1\n");

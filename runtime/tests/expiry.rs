@@ -93,7 +93,12 @@ async fn play(
     campaign: &str,
     carts: &[(i64, DateTime<Utc>)],
     recorder: Recorder,
-) -> (Runner, Recorder, Vec<(i64, String, DateTime<Utc>)>, Vec<(i64, String, String, String)>) {
+) -> (
+    Runner,
+    Recorder,
+    Vec<(i64, String, DateTime<Utc>)>,
+    Vec<(i64, String, String, String)>,
+) {
     let runner = support::runner(db, analysis, &[campaign], start(), &recorder).await;
     let mut now = start();
     let mut carts = carts.to_vec();
@@ -224,7 +229,14 @@ async fn expiry(db: Database) {
             camp_runtime::channels::Outcome::Delivered
         }
     });
-    let (runner, _rec, sent, ledger) = play(&db, &analysis, "flash_fallback", &[(g, seoul(17, 0)), (h, seoul(20, 30))], unconfirmed).await;
+    let (runner, _rec, sent, ledger) = play(
+        &db,
+        &analysis,
+        "flash_fallback",
+        &[(g, seoul(17, 0)), (h, seoul(20, 30))],
+        unconfirmed,
+    )
+    .await;
     // (A fallback re-sends the first attempt's payload, its time included.)
     let sent: Vec<(i64, String)> = sent.into_iter().map(|(who, m, _)| (who, m)).collect();
     assert_eq!(
@@ -235,7 +247,10 @@ async fn expiry(db: Database) {
             (h, "flash".to_string())
         ]
     );
-    assert!(ledger.contains(&(g, "lms".to_string(), "delivered".to_string(), String::new())), "{ledger:?}");
+    assert!(
+        ledger.contains(&(g, "lms".to_string(), "delivered".to_string(), String::new())),
+        "{ledger:?}"
+    );
     assert!(
         ledger.contains(&(h, "lms".to_string(), "suppressed".to_string(), "expired".to_string())),
         "{ledger:?}"

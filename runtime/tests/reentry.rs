@@ -107,6 +107,15 @@ campaign daily_never {
   send nudge_1
 }
 
+campaign daily_after {
+  kind info
+  channel alimtalk
+  trigger every day at 11:00
+  reentry after 2d
+  wait 30h
+  send nudge_1
+}
+
 campaign daily_restart {
   kind info
   channel alimtalk
@@ -259,7 +268,11 @@ async fn event_rules(db: Database) {
                 let mut want = vec![restarted.clone(), restarted];
                 want.extend(done(1));
                 assert_eq!(journeys(&db, campaign).await, want, "each cart restarts the journey");
-                assert_eq!(sent, ["nudge_1", "nudge_2", "nudge_3"], "only the last journey got far enough to send");
+                assert_eq!(
+                    sent,
+                    ["nudge_1", "nudge_2", "nudge_3"],
+                    "only the last journey got far enough to send"
+                );
                 assert!(ignored(&db, campaign).await.is_empty());
                 assert_eq!(r.restarted, 2);
                 assert!(text.contains("journeys restarted by a new trigger: 2"), "{text}");
@@ -307,7 +320,7 @@ async fn scheduled_rules(db: Database) {
     let analysis = support::workspace(&[("reentry.camp", CAMPAIGNS)]);
     fill(&db, &analysis).await;
     let n = CUSTOMERS as usize;
-    for campaign in ["daily_single", "daily_never", "daily_restart"] {
+    for campaign in ["daily_single", "daily_never", "daily_after", "daily_restart"] {
         let recorder = Recorder::default();
         // Three occurrences: Monday, Tuesday and Wednesday at 11:00.
         let runner = support::runner(&db, &analysis, &[campaign], start(), &recorder).await;
@@ -332,6 +345,12 @@ async fn scheduled_rules(db: Database) {
                 let mut want = vec!["already in the journey"; n];
                 want.extend(vec!["already entered once"; n]);
                 assert_eq!(reasons, want);
+                assert_eq!(sent, n);
+            }
+            "daily_after" => {
+                // Tuesday is within 2 days of Monday's entry, Wednesday is not.
+                assert_eq!(states.len(), 2 * n, "{states:?}");
+                assert_eq!(reasons, vec!["entered less than 2d ago"; n]);
                 assert_eq!(sent, n);
             }
             "daily_restart" => {

@@ -247,7 +247,12 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
     let is_ad = kind == Some("ad");
     let mut used_channels = channels.clone();
     for step in &sends {
-        let StepKind::Send { message: name, via, expires } = &step.kind else {
+        let StepKind::Send {
+            message: name,
+            via,
+            expires,
+        } = &step.kind
+        else {
             continue;
         };
         if let Some(x) = expires {
@@ -416,14 +421,8 @@ fn reentry(sink: &mut Sink, file: FileId, r: &ast::Reentry) {
     if let ast::ReentryRule::After(d) = &r.rule {
         if d.seconds() == 0 {
             sink.push(
-                Diagnostic::new(
-                    codes::REENTRY_ZERO,
-                    file,
-                    d.span,
-                    "a re-entry interval of zero",
-                    "zero",
-                )
-                .with_help("write `reentry always` for one journey per trigger, or an interval such as `reentry after 7d`"),
+                Diagnostic::new(codes::REENTRY_ZERO, file, d.span, "a re-entry interval of zero", "zero")
+                    .with_help("write `reentry always` for one journey per trigger, or an interval such as `reentry after 7d`"),
             );
         }
     }
@@ -446,7 +445,7 @@ fn expiry(sink: &mut Sink, file: FileId, x: &ast::Expiry, channel: Option<&ast::
             let Some(fb) = channel.filter(|_| !via).and_then(|c| c.fallbacks.first()) else {
                 return;
             };
-            if fb.after.seconds() >= d.seconds() {
+            if fb.after.seconds() > d.seconds() {
                 sink.push(
                     Diagnostic::new(
                         codes::FALLBACK_AFTER_EXPIRY,

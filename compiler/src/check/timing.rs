@@ -397,7 +397,9 @@ pub fn quiet_send_times(env: &Env, sink: &mut Sink, file: FileId, t: &SendTimes)
             continue;
         }
         seen.push(at.origin);
-        let ast::StepKind::Send { via, expires, .. } = &step.kind else { continue };
+        let ast::StepKind::Send { via, expires, .. } = &step.kind else {
+            continue;
+        };
         let channel = via.as_ref().and_then(|v| crate::channel::Channel::parse(&v.name)).or(t.primary);
         let Some(channel) = channel else { continue };
         let rules = || rules_for(t.own_quiet, &env.policy.quiet_hours, t.kind, channel);
@@ -421,7 +423,10 @@ pub fn quiet_send_times(env: &Env, sink: &mut Sink, file: FileId, t: &SendTimes)
                     codes::WAIT_UNTIL_IN_QUIET_HOURS,
                     file,
                     span,
-                    format!("the send after `wait until {}` falls in quiet hours{whom} and {fate}", clock_text(m)),
+                    format!(
+                        "the send after `wait until {}` falls in quiet hours{whom} and {fate}",
+                        clock_text(m)
+                    ),
                     "inside quiet hours",
                 )
                 .with_help("wait until a time outside quiet hours"),
@@ -446,7 +451,11 @@ pub fn quiet_send_times(env: &Env, sink: &mut Sink, file: FileId, t: &SendTimes)
         let Some(span) = t.trigger_span else { continue };
         let shifted = |ahead: bool| {
             (1..=NEAR_ZONE_HOURS).find_map(|k| {
-                let m = if ahead { (at.minute + 60 * k) % 1_440 } else { (at.minute + 1_440 - 60 * k) % 1_440 };
+                let m = if ahead {
+                    (at.minute + 60 * k) % 1_440
+                } else {
+                    (at.minute + 1_440 - 60 * k) % 1_440
+                };
                 quiet_at(env, rules(), m, &required).map(|(r, p)| (k, r, p, m))
             })
         };

@@ -42,8 +42,7 @@ const SCHEMA_ENTRIES: &[&str] = &["customer", "table", "events", "event"];
 const OPEN_ENDS: &[&str] = &[
     "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", ",", "(", "->", "..", ".", ":", "and", "or", "not", "where", "when",
     "unless", "in", "is", "contains", "within", "since", "before", "per", "for", "fallback", "after", "via", "on", "every", "of", "did",
-    "send", "wait", "goal", "audience", "channel", "least", "most", "exactly", "last", "first", "from", "key", "as",
-    "expires", "reentry",
+    "send", "wait", "goal", "audience", "channel", "least", "most", "exactly", "last", "first", "from", "key", "as", "expires", "reentry",
 ];
 
 struct State<'s> {

@@ -116,7 +116,7 @@ pub const RESTARTED: &str = "restarted";
 /// `7d`, `36h`, `90m`: the largest unit that divides the length.
 fn duration_text(seconds: u64) -> String {
     for (unit, per) in [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if seconds >= per && seconds % per == 0 {
+        if seconds >= per && seconds.is_multiple_of(per) {
             return format!("{}{unit}", seconds / per);
         }
     }
@@ -125,7 +125,14 @@ fn duration_text(seconds: u64) -> String {
 
 /// `reentry restart`: the running journey of the customer ends, unless
 /// this very trigger already started it.
-async fn restart_one(runner: &Runner, tx: &mut Tx, plan: &Plan, customer: &str, occurrence: &str, now: DateTime<Utc>) -> Result<(), DbError> {
+async fn restart_one(
+    runner: &Runner,
+    tx: &mut Tx,
+    plan: &Plan,
+    customer: &str,
+    occurrence: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
     let s = &runner.store;
     let sql = format!(
         "UPDATE {e} SET state = 'exited', reason = {p4}, ended_ms = {p5} \
@@ -181,9 +188,7 @@ async fn ignored_one(
             ],
         )
         .await?;
-    let (taken, running) = rows
-        .first()
-        .map_or((0, 0), |r| (r.int(0).unwrap_or(0), r.int(1).unwrap_or(0)));
+    let (taken, running) = rows.first().map_or((0, 0), |r| (r.int(0).unwrap_or(0), r.int(1).unwrap_or(0)));
     if taken > 0 {
         return Ok(());
     }
@@ -453,7 +458,8 @@ async fn scheduled_ignored(
     };
     let campaign = push(BindValue::Text(plan.name.clone()));
     let occ = push(BindValue::Text(label.to_string()));
-    let already = push(BindValue::Text(ALREADY_IN.to_string()));
+    // `after D` does not look at running journeys, only at entries.
+    let already = push(BindValue::Text(reason(plan.reentry, true)));
     let other = push(BindValue::Text(reason(plan.reentry, false)));
     let due_ph = push(BindValue::Int(ms(due)));
     let now_ph = push(BindValue::Int(ms(now)));
