@@ -78,6 +78,7 @@ pub fn campaign(ws: &Workspace, program: &Program, name: &str, dialect: &dyn Dia
                     CampaignItem::Priority(p) => p.span,
                     CampaignItem::Holdout(h) => h.span,
                     CampaignItem::Goal { span, .. } => *span,
+                    CampaignItem::Reentry(r) => r.span,
                     CampaignItem::Step(_) | CampaignItem::Variant(_) => continue,
                 };
                 let prefix = match other {

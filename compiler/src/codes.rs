@@ -85,6 +85,10 @@ codes! {
     BAD_PERCENT = "E0312", Error, "percentage out of range";
     NEVER_SENDS = "W0313", Warning, "campaign never sends";
     VARIANTS_AND_STEPS = "E0316", Error, "variants mixed with top-level steps";
+    REENTRY_ZERO = "E0320", Error, "re-entry interval of zero";
+    WAIT_UNTIL_IN_QUIET_HOURS = "W0320", Warning, "`wait until` time inside quiet hours";
+    QUIET_IN_NEARBY_ZONES = "W0321", Warning, "scheduled time inside quiet hours in nearby zones";
+    FALLBACK_AFTER_EXPIRY = "W0322", Warning, "fallback after the send expires";
     TOO_LONG = "E0401", Error, "message too long for its channel";
     PART_TOO_LONG = "E0402", Error, "message part too long for its channel";
     UNENCODABLE = "E0403", Error, "character the channel cannot carry";

@@ -476,6 +476,27 @@ pub enum CampaignItem {
         within: Duration,
         span: Span,
     },
+    /// `reentry never | after D | restart | always`
+    Reentry(Reentry),
+}
+
+/// `reentry ..`: whether a customer may start another journey of the campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reentry {
+    pub rule: ReentryRule,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReentryRule {
+    /// Once per customer, ever.
+    Never,
+    /// No new journey within this long of the customer's last entry.
+    After(Duration),
+    /// A new trigger ends the running journey and starts a new one.
+    Restart,
+    /// One journey per trigger occurrence.
+    Always,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -543,6 +564,8 @@ pub enum StepKind {
     Send {
         message: Ident,
         via: Option<Ident>,
+        /// `expires at 21:00` / `expires after 3h`
+        expires: Option<Expiry>,
     },
     If {
         cond: Expr,
@@ -551,6 +574,15 @@ pub enum StepKind {
         otherwise: Option<Vec<Step>>,
     },
     Exit,
+}
+
+/// When a send that has not gone out yet is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// `expires at 21:00`: on the customer's local day on which the step became due.
+    At(TimeOfDay),
+    /// `expires after 3h`: after the step became due.
+    After(Duration),
 }
 
 // ---------------------------------------------------------------- conditions and values

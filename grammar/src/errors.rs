@@ -85,8 +85,8 @@ const fn item(label: &'static str, word: &'static [&'static str]) -> Describe {
 }
 
 const CAMPAIGN_WORDS: &[&str] = &[
-    "kind", "channel", "trigger", "audience", "exit", "quiet", "window", "cap", "priority", "variant", "holdout", "goal", "wait", "send",
-    "if",
+    "kind", "channel", "trigger", "audience", "exit", "quiet", "window", "cap", "priority", "variant", "holdout", "goal", "reentry",
+    "wait", "send", "if",
 ];
 const POLICY_WORDS: &[&str] = &["timezone", "sender", "optout", "quiet", "cap", "lifecycle"];
 
@@ -143,6 +143,7 @@ fn describe(rule: Rule) -> Describe {
         Rule::logic_op => op("`and`/`or`", Word, &["and", "or"]),
         // ---- keywords
         Rule::kw_after => kw("`after`", &["after"]),
+        Rule::kw_always => kw("`always`", &["always"]),
         Rule::kw_as => kw("`as`", &["as"]),
         Rule::kw_at => kw("`at`", &["at"]),
         Rule::kw_audience => kw("`audience`", &["audience"]),
@@ -167,6 +168,7 @@ fn describe(rule: Rule) -> Describe {
         Rule::kw_every => kw("`every`", &["every"]),
         Rule::kw_exactly => kw("`exactly`", &["exactly"]),
         Rule::kw_exit => kw("`exit`", &["exit"]),
+        Rule::kw_expires => kw("`expires`", &["expires"]),
         Rule::kw_fallback => kw("`fallback`", &["fallback"]),
         Rule::kw_false => kw("`false`", &["false"]),
         Rule::kw_first => kw("`first`", &["first"]),
@@ -190,6 +192,7 @@ fn describe(rule: Rule) -> Describe {
         Rule::kw_min => kw("`min`", &["min"]),
         Rule::kw_month => kw("`month`", &["month"]),
         Rule::kw_most => kw("`most`", &["most"]),
+        Rule::kw_never => kw("`never`", &["never"]),
         Rule::kw_not => kw("`not`", &["not"]),
         Rule::kw_now => kw("`now`", &["now"]),
         Rule::kw_null => kw("`null`", &["null"]),
@@ -201,7 +204,9 @@ fn describe(rule: Rule) -> Describe {
         Rule::kw_priority => kw("`priority`", &["priority"]),
         Rule::kw_props => kw("`props`", &["props"]),
         Rule::kw_quiet => kw("`quiet`", &["quiet"]),
+        Rule::kw_reentry => kw("`reentry`", &["reentry"]),
         Rule::kw_ref => kw("`ref`", &["ref"]),
+        Rule::kw_restart => kw("`restart`", &["restart"]),
         Rule::kw_rfm => kw("`rfm`", &["rfm"]),
         Rule::kw_schema => item("`schema`", &["schema"]),
         Rule::kw_segment => item("`segment`", &["segment"]),
@@ -302,10 +307,15 @@ fn describe(rule: Rule) -> Describe {
         Rule::variant => starts("`variant NAME P% { .. }`", &["variant"]),
         Rule::holdout => starts("`holdout P%`", &["holdout"]),
         Rule::goal => starts("`goal EVENT within D`", &["goal"]),
+        Rule::reentry_setting => starts(
+            "`reentry never`, `reentry after D`, `reentry restart` or `reentry always`",
+            &["reentry"],
+        ),
         Rule::step => starts("a step (`wait`, `send`, `if` or `exit`)", &["wait", "send", "if", "exit"]),
         Rule::step_block => d("a block of steps `{ .. }`", Symbol),
         Rule::wait_step => starts("`wait`", &["wait"]),
         Rule::send_step => starts("`send`", &["send"]),
+        Rule::expires => starts("`expires at TIME` or `expires after D`", &["expires"]),
         Rule::if_step => starts("`if`", &["if"]),
         Rule::else_if => starts("`else if`", &["else"]),
         Rule::else_block => starts("`else`", &["else"]),

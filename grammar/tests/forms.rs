@@ -438,3 +438,51 @@ fn contact_lines_in_the_customer_block() {
         camp_grammar::parse("schema {\n  table t from \"t\" key id {\n    id: id\n    contact id for channel sms\n  }\n}\n").errors;
     assert!(!errors.is_empty());
 }
+
+#[test]
+fn reentry_rules_and_expiring_sends() {
+    let src = fixture("journeys.camp");
+    let file = parse_ok(&src);
+    let rule = |name: &str| {
+        campaign(&file, name)
+            .items
+            .iter()
+            .find_map(|i| match i {
+                CampaignItem::Reentry(r) => Some(match &r.rule {
+                    ReentryRule::Never => "never".to_string(),
+                    ReentryRule::After(d) => format!("after {}", dur(d)),
+                    ReentryRule::Restart => "restart".to_string(),
+                    ReentryRule::Always => "always".to_string(),
+                }),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    let sends = |name: &str| {
+        let steps: Vec<Step> = campaign(&file, name)
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                CampaignItem::Step(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        common::steps(&steps)
+    };
+    assert_eq!(rule("once"), "never");
+    assert_eq!(rule("weekly"), "after 7d");
+    assert_eq!(rule("again"), "restart");
+    assert_eq!(rule("receipts"), "always");
+    assert_eq!(sends("once"), "send m expires at 21:00");
+    assert_eq!(sends("weekly"), "send m via sms expires after 3h");
+    assert_eq!(sends("again"), "send m expires after 90m");
+    assert_eq!(sends("receipts"), "send m");
+    // The span of a re-entry rule is the whole clause.
+    let c = campaign(&file, "weekly");
+    let Some(CampaignItem::Reentry(r)) = c.items.first() else {
+        panic!("a re-entry rule first")
+    };
+    assert_eq!(&src[r.span.start..r.span.end], "reentry after 7d");
+    // Neither word is reserved elsewhere: `never` and `expires` stay names.
+    parse_ok("segment never = customer.expires == 1\n");
+}

@@ -55,6 +55,10 @@ pub struct Report {
     /// Ledger rows not sent, by reason (one per attempt: a customer with no
     /// phone on a Kakao-then-LMS chain counts under both channels).
     pub suppressed: Vec<(String, i64)>,
+    /// Triggers the re-entry rule kept out, by reason ("already in the journey").
+    pub not_enrolled: Vec<(String, i64)>,
+    /// Journeys a new trigger ended (`reentry restart`).
+    pub restarted: i64,
     pub fallbacks: i64,
     pub dead_letters: i64,
     pub uplift: Vec<Uplift>,
@@ -187,11 +191,33 @@ pub async fn report(store: &Store, campaign: &str) -> Result<Report, DbError> {
         .into_iter()
         .filter_map(|r| Some((r.text(0)?, r.int(1)?)))
         .collect();
+    // A store a camp before re-entry rules made has no such table yet (the
+    // next `camp run` migrates it): nothing was ignored then.
+    let not_enrolled = store
+        .db
+        .rows(
+            &format!(
+                "SELECT reason, COUNT(*) FROM {} WHERE campaign = {p1} GROUP BY reason ORDER BY 2 DESC, 1",
+                t.ignored
+            ),
+            &c,
+        )
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| Some((r.text(0)?, r.int(1)?)))
+        .collect();
     let c = &c;
     let count = |sql: String| async move { store.db.rows(&sql, c).await.map(|r| r.first().and_then(|r| r.int(0)).unwrap_or(0)) };
     let fallbacks = count(format!(
         "SELECT COUNT(*) FROM {} WHERE campaign = {p1} AND attempt > 0 AND status NOT IN ('held', 'suppressed')",
         t.ledger
+    ))
+    .await?;
+    let restarted = count(format!(
+        "SELECT COUNT(*) FROM {} WHERE campaign = {p1} AND state = 'exited' AND reason = '{}'",
+        t.enrollments,
+        crate::engine::enroll::RESTARTED
     ))
     .await?;
     let dead_letters = count(format!(
@@ -209,6 +235,8 @@ pub async fn report(store: &Store, campaign: &str) -> Result<Report, DbError> {
         campaign: campaign.to_string(),
         arms,
         suppressed,
+        not_enrolled,
+        restarted,
         fallbacks,
         dead_letters,
         uplift,
@@ -225,6 +253,9 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "campaign {}", r.campaign);
     if r.arms.is_empty() {
         let _ = writeln!(out, "  no enrollments yet");
+        for (reason, n) in &r.not_enrolled {
+            let _ = writeln!(out, "  not enrolled ({reason}): {n}");
+        }
         return out;
     }
     let _ = writeln!(
@@ -253,6 +284,12 @@ pub fn render(r: &Report) -> String {
     }
     for (reason, n) in &r.suppressed {
         let _ = writeln!(out, "  not sent ({reason}): {n}");
+    }
+    for (reason, n) in &r.not_enrolled {
+        let _ = writeln!(out, "  not enrolled ({reason}): {n}");
+    }
+    if r.restarted > 0 {
+        let _ = writeln!(out, "  journeys restarted by a new trigger: {}", r.restarted);
     }
     for u in &r.uplift {
         let _ = writeln!(

@@ -14,12 +14,14 @@ use serde_json::json;
 use std::sync::Arc;
 use support::t;
 
-/// Sends an informational push on every app open, at most 3 a day.
+/// Sends an informational push on every app open (one journey per open,
+/// even while another runs), at most 3 a day.
 const CAPPED: &str = r##"
 campaign app_hello {
   kind info
   channel push
   trigger on app_open
+  reentry always
   cap 3 per 24h
   send app_hello_note
 }

@@ -1,8 +1,8 @@
 //! Building a plan from a checked program.
 
 use super::{
-    Cap, Channels, Dialects, Every, Experiment, Fallback, Goal, Kind, Op, Origin, Plan, PlanError, QuietHours, QuietMode, Scope, Step,
-    Trigger, Variant, Weekday, Window, FORMAT_VERSION,
+    Cap, Channels, Dialects, Every, Experiment, Expiry, Fallback, Goal, Kind, Op, Origin, Plan, PlanError, QuietHours, QuietMode, Reentry,
+    Scope, Step, Trigger, Variant, Weekday, Window, FORMAT_VERSION,
 };
 use crate::channel::Channel;
 use crate::lower::cond::{Lowerer, Props, CUSTOMER};
@@ -231,6 +231,14 @@ pub fn build(program: &Program, campaign_name: &str) -> Result<Plan, PlanError> 
             .audience
             .map(|a| required_consents(program, a, 0).into_iter().collect())
             .unwrap_or_default(),
+        reentry: match s.reentry.map(|r| &r.rule) {
+            None => Reentry::Single,
+            Some(ast::ReentryRule::Restart) => Reentry::Restart,
+            Some(ast::ReentryRule::Never) => Reentry::Never,
+            Some(ast::ReentryRule::Always) => Reentry::Always,
+            Some(ast::ReentryRule::After(d)) if d.seconds() > 0 => Reentry::After { seconds: d.seconds() },
+            Some(ast::ReentryRule::After(_)) => return Err(invalid("a re-entry interval of zero".into())),
+        },
         messages,
         sql: queries(program, campaign),
     };
@@ -298,6 +306,7 @@ struct Settings<'c> {
     variants: Vec<&'c ast::Variant>,
     holdout: Option<&'c ast::Percent>,
     goal: Option<(&'c ast::Ident, &'c ast::Duration)>,
+    reentry: Option<&'c ast::Reentry>,
 }
 
 impl<'c> Settings<'c> {
@@ -333,6 +342,9 @@ impl<'c> Settings<'c> {
                 }
                 CampaignItem::Goal { event, within, .. } => {
                     s.goal.get_or_insert((event, within));
+                }
+                CampaignItem::Reentry(r) => {
+                    s.reentry.get_or_insert(r);
                 }
             }
         }
@@ -415,7 +427,7 @@ impl<'c> Machine<'c> {
                     });
                     incoming.push(Patch::Next(here));
                 }
-                StepKind::Send { message, via } => {
+                StepKind::Send { message, via, expires } => {
                     let channels = match via {
                         Some(v) => Channels {
                             primary: channel(v)?,
@@ -424,9 +436,15 @@ impl<'c> Machine<'c> {
                         None => self.channels.clone(),
                     };
                     self.sends.push((message.name.as_str(), via.as_ref().map(|v| v.name.clone())));
+                    let expires = match expires {
+                        Some(ast::Expiry::At(t)) => Some(Expiry::At { minute: time(t)? }),
+                        Some(ast::Expiry::After(d)) => Some(Expiry::After { seconds: d.seconds() }),
+                        None => None,
+                    };
                     self.ops.push(Op::Send {
                         message: message.name.clone(),
                         channels,
+                        expires,
                         next: UNSET,
                     });
                     incoming.push(Patch::Next(here));

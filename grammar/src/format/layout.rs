@@ -31,7 +31,7 @@ enum Block {
 
 const CAMPAIGN_ENTRIES: &[&str] = &[
     "kind", "channel", "trigger", "audience", "exit", "wait", "send", "if", "else", "quiet", "window", "cap", "priority", "variant",
-    "holdout", "goal",
+    "holdout", "goal", "reentry",
 ];
 const STEP_ENTRIES: &[&str] = &["wait", "send", "if", "else", "exit"];
 const MESSAGE_ENTRIES: &[&str] = &["subject", "title", "image", "template", "button"];
@@ -42,7 +42,7 @@ const SCHEMA_ENTRIES: &[&str] = &["customer", "table", "events", "event"];
 const OPEN_ENDS: &[&str] = &[
     "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", ",", "(", "->", "..", ".", ":", "and", "or", "not", "where", "when",
     "unless", "in", "is", "contains", "within", "since", "before", "per", "for", "fallback", "after", "via", "on", "every", "of", "did",
-    "send", "wait", "goal", "audience", "channel", "least", "most", "exactly", "last", "first", "from", "key", "as",
+    "send", "wait", "goal", "audience", "channel", "least", "most", "exactly", "last", "first", "from", "key", "as", "expires", "reentry",
 ];
 
 struct State<'s> {

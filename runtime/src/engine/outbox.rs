@@ -374,7 +374,7 @@ pub async fn fallbacks(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbErr
     let claim = runner.registration.claim();
     let mut tx = s.db.begin().await?;
     let sql = format!(
-        "SELECT l.id, l.enrollment, l.step, l.attempt, p.payload, l.arm, e.plan_hash, e.customer, e.trigger_ms, e.trigger_props, e.priority \
+        "SELECT l.id, l.enrollment, l.step, l.attempt, p.payload, l.arm, e.plan_hash, e.customer, e.trigger_ms, e.trigger_props, e.priority, l.expires_ms \
          FROM {} l JOIN {} e ON e.id = l.enrollment LEFT JOIN {} p ON p.ledger = l.id WHERE l.fallback_ms IS NOT NULL AND l.fallback_ms <= {} ORDER BY l.fallback_ms, l.id LIMIT {}{}",
         s.t.ledger,
         s.t.enrollments,
@@ -434,6 +434,7 @@ pub async fn fallbacks(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbErr
             due_ms: now_ms,
             resend: r.text(4),
             repeats: true,
+            expires_ms: r.int(11),
         });
         sources.push(id);
     }

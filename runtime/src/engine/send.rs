@@ -48,6 +48,8 @@ pub struct Candidate {
     /// An earlier attempt of this step already went out (this is a
     /// fallback after a send): caps per kind or on every send counted it.
     pub repeats: bool,
+    /// After this instant (ms) the send is dropped as "expired".
+    pub expires_ms: Option<i64>,
 }
 
 impl Candidate {
@@ -85,6 +87,9 @@ pub enum Verdict {
     /// Recorded and handed to the channel: the payload.
     Send(String),
 }
+
+/// The reason of a send dropped by its `expires`.
+pub const EXPIRED: &str = "expired";
 
 /// The idempotency key of a send: the same on every retry and redelivery.
 pub fn idempotency_key(enrollment: i64, step: usize, attempt: i64) -> String {
@@ -186,8 +191,12 @@ pub async fn decide(
             }
             timings.push(t);
         }
+        // A send that would go out after its deadline, deferral included, expires.
+        let expired = |at: DateTime<Utc>| c.expires_ms.is_some_and(|x| crate::clock::ms(at) > x);
         match quiet::combine(timings) {
+            Timing::Now if expired(now) => verdicts[i] = Some(Verdict::Suppress(EXPIRED.into())),
             Timing::Now => {}
+            Timing::Defer(t) if expired(t) => verdicts[i] = Some(Verdict::Suppress(EXPIRED.into())),
             Timing::Defer(t) => verdicts[i] = Some(Verdict::Defer(t)),
             Timing::Skip => verdicts[i] = Some(Verdict::Suppress("quiet hours".into())),
         }
@@ -397,6 +406,7 @@ const COLUMNS: &[&str] = &[
     "fallback_after_ms",
     "repeats",
     "deployment",
+    "expires_ms",
 ];
 
 /// Writes a ledger row for every verdict that has one (and a suppressed
@@ -465,6 +475,7 @@ pub async fn record(
             fallback_after,
             BindValue::Int(i64::from(c.repeats)),
             BindValue::Text(runner.deployment.clone()),
+            c.expires_ms.map(BindValue::Int).unwrap_or_else(|| null_int.clone()),
         ]);
     }
     let mut out = Vec::new();

@@ -30,6 +30,8 @@ pub struct Tables {
     pub conversions: String,
     /// Every deployment the store has run (migration 0006).
     pub deployments: String,
+    /// Triggers that started no journey (re-entry rules), with the reason.
+    pub ignored: String,
     migrations: String,
 }
 
@@ -75,6 +77,7 @@ impl Store {
             dead_letters: t("dead_letters"),
             conversions: t("conversions"),
             deployments: t("deployments"),
+            ignored: t("ignored"),
             migrations: t("migrations"),
         };
         Store {
