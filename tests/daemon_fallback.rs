@@ -107,7 +107,7 @@ async fn files(url: String, table: impl Fn(&str) -> String) {
     // arm, enrolled, reached, sends, delivered, ...
     let row = text
         .lines()
-        .find(|l| l.trim_start().starts_with("(all)"))
+        .find(|l| l.trim_start().starts_with("everyone"))
         .unwrap_or_else(|| panic!("{text}"));
     let cols: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(&cols[1..5], ["12", "12", "12", "12"], "{text}");

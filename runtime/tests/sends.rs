@@ -162,6 +162,10 @@ async fn withdrawn(db: Database) {
     let runner = support::runner(&db, &analysis, &["cart_reminder"], start, &recorder).await;
     let people = support::consenting(&db, "cart_reminder", 10.0, 2).await;
     let (keeps, withdraws) = (people[0], people[1]);
+    // The reminder exits for an out-of-stock item: keep this one in stock.
+    db.execute("UPDATE \"products\" SET \"stock\" = 5 WHERE \"id\" = 3", &[])
+        .await
+        .expect("restock");
     for who in [keeps, withdraws] {
         let cart = json!({"type": "cart_add", "customer": who, "properties": {"product": 3, "price": 19_000}});
         assert_eq!(support::post(&runner, start, cart).await.accepted, 1);
