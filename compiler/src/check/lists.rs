@@ -15,12 +15,13 @@ use camp_grammar::ast::{self, Exclusion, ListSource, Span};
 #[derive(Debug, Clone)]
 pub struct ListInfo<'m> {
     pub name: String,
-    pub table: &'m TableModel,
+    /// `None` when the list itself is wrong (already reported).
+    pub table: Option<&'m TableModel>,
     pub n: u64,
     pub span: Span,
 }
 
-/// Checks the message's lists; returns those whose table is known.
+/// Checks the message's lists; returns every one of them.
 pub fn check<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, message: &ast::Message) -> Vec<ListInfo<'m>> {
     let mut out: Vec<ListInfo<'m>> = Vec::new();
     let trigger = match scope.trigger {
@@ -55,11 +56,11 @@ pub fn check<'m>(env: &'m Env, sink: &mut Sink, scope: &Scope<'m>, message: &ast
                 .with_help("write how many items the message shows, e.g. `3`"),
             );
         }
-        let Some(table) = source(env, sink, scope, &decl.list.source) else {
-            continue;
-        };
-        for x in &decl.list.exclude {
-            exclusion(env, sink, scope, trigger, table, &decl.list.source, x);
+        let table = source(env, sink, scope, &decl.list.source);
+        if let Some(table) = table {
+            for x in &decl.list.exclude {
+                exclusion(env, sink, scope, trigger, table, &decl.list.source, x);
+            }
         }
         out.push(ListInfo {
             name: decl.name.name.clone(),

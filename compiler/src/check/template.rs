@@ -383,7 +383,7 @@ fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &m
     let rest = &p.path.segments[1..];
     if let Some((var, list)) = binds.var {
         if first.name == var {
-            return item(env, sink, scope, p, list?.table, rest);
+            return item(env, sink, scope, p, list?.table?, rest);
         }
     }
     if let Some(list) = binds.lists.iter().find(|l| l.name == first.name) {
