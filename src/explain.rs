@@ -119,7 +119,10 @@ pub fn campaign(ws: &Workspace, program: &Program, name: &str, dialect: &dyn Dia
     }
     query(&mut out, "render (one customer)", &q.render, dialect);
     for l in &q.lists {
-        let title = format!("list {}.{} (one customer, at send time; key, then printed fields)", l.message, l.list);
+        let title = format!(
+            "list {}.{} (one customer, at send time; key, then printed fields)",
+            l.message, l.list
+        );
         query(&mut out, &title, &l.query, dialect);
         if let Some(pad) = &l.pad {
             query(&mut out, &format!("pad popular for {}.{}", l.message, l.list), pad, dialect);

@@ -22,10 +22,7 @@ pub const POPULAR_DAYS: u64 = 90;
 
 /// The first `ref table` property of an event.
 pub fn item_prop<'s>(event: &'s EventModel, table: &str) -> Option<&'s FieldModel> {
-    event
-        .props
-        .iter()
-        .find(|p| matches!(&p.ty, FieldType::Ref(t) if t == table))
+    event.props.iter().find(|p| matches!(&p.ty, FieldType::Ref(t) if t == table))
 }
 
 /// The purchase event, its item property (a `ref` to `table`) and its
@@ -130,7 +127,9 @@ pub fn item_columns(schema: &SchemaModel, table: &TableModel, message: &ast::Mes
                 return;
             }
             placeholders(&l.body, &mut |p| {
-                let Some((head, rest)) = p.path.segments.split_first() else { return };
+                let Some((head, rest)) = p.path.segments.split_first() else {
+                    return;
+                };
                 if head.name != l.var.name {
                     return;
                 }

@@ -160,9 +160,10 @@ impl Eval<'_> {
         self.shop.products.iter().find(|p| p.id == id).expect("a product")
     }
     fn bought(&self, id: i64, window: Option<i64>) -> bool {
-        self.shop.lines.iter().any(|(c, _, p, t)| {
-            *c == self.customer && *p == id && *t <= now() && window.is_none_or(|d| *t > now() - Duration::days(d))
-        })
+        self.shop
+            .lines
+            .iter()
+            .any(|(c, _, p, t)| *c == self.customer && *p == id && *t <= now() && window.is_none_or(|d| *t > now() - Duration::days(d)))
     }
     fn lines_in(&self, days: i64) -> impl Iterator<Item = &Line> {
         self.shop
@@ -255,7 +256,13 @@ async fn write(db: &Database, shop: &Shop) {
     };
     for p in &shop.products {
         run(
-            format!("INSERT INTO products (id, name, stock, price) VALUES ({}, {}, {}, {})", ph(1), ph(2), ph(3), ph(4)),
+            format!(
+                "INSERT INTO products (id, name, stock, price) VALUES ({}, {}, {}, {})",
+                ph(1),
+                ph(2),
+                ph(3),
+                ph(4)
+            ),
             vec![
                 BindValue::Int(p.id),
                 BindValue::Text(format!("상품{}", p.id)),
@@ -417,6 +424,9 @@ async fn lists_agree_with_the_meaning_on_both_databases() {
     assert!(checked > 500, "{checked} lists checked");
     // Every form produced rows somewhere: the worlds are not all empty.
     for name in ["r1", "r2", "r3", "a1", "a2", "a3", "p1", "p2", "p3"] {
-        assert!(nonempty.get(name).copied().unwrap_or(0) > 0, "{name} was never non-empty: {nonempty:?}");
+        assert!(
+            nonempty.get(name).copied().unwrap_or(0) > 0,
+            "{name} was never non-empty: {nonempty:?}"
+        );
     }
 }

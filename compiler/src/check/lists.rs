@@ -223,7 +223,10 @@ fn exclusion<'m>(
                         format!("the trigger `{}` carries no `{}` to exclude", ev.name, table.name),
                         "no item in the trigger",
                     )
-                    .with_help(format!("remove `trigger`, or trigger on an event with a `ref {}` property", table.name)),
+                    .with_help(format!(
+                        "remove `trigger`, or trigger on an event with a `ref {}` property",
+                        table.name
+                    )),
                 );
             }
             Trigger::Event { .. } => {}

@@ -2,13 +2,13 @@
 //! rendered size of each part, in characters and in EUC-KR/CP949 bytes.
 
 use super::expr::{self, Scope, Trigger};
+use super::lists::ListInfo;
 use super::Env;
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Fix, Sink};
+use crate::schema::TableModel;
 use crate::suggest::help_for;
 use crate::types::FieldType;
-use super::lists::ListInfo;
-use crate::schema::TableModel;
 use camp_grammar::ast::{Ident, Placeholder, Span, Template, TemplateSegment};
 
 /// A worst-case size.

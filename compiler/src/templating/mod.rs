@@ -237,12 +237,19 @@ pub struct Placeholder {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "part", rename_all = "snake_case")]
 pub enum Part {
-    Text { text: String },
+    Text {
+        text: String,
+    },
     Value(Placeholder),
     /// `#{for p in LIST}..#{end}`: `parts` once per row of the list.
-    Each { list: String, parts: Vec<Part> },
+    Each {
+        list: String,
+        parts: Vec<Part>,
+    },
     /// `#{LIST.count}`: the number of rows.
-    Count { list: String },
+    Count {
+        list: String,
+    },
 }
 
 /// A template compiled against the schema and policy.

@@ -107,11 +107,7 @@ impl<'p> Lowerer<'p> {
                     // fractions differ, so ties compare exactly.
                     let lift = self.dialect.real_div(&format!("v.{nab}"), &format!("w.{nb}"));
                     (
-                        format!(
-                            "{} v JOIN {} w ON w.{i} = v.{i}",
-                            self.q("list_pairs"),
-                            self.q("list_counts")
-                        ),
+                        format!("{} v JOIN {} w ON w.{i} = v.{i}", self.q("list_pairs"), self.q("list_counts")),
                         format!("{lift} DESC, v.{nab} DESC"),
                     )
                 }
