@@ -14,6 +14,7 @@ pub mod dryrun;
 pub mod engine;
 pub mod http;
 pub mod introspect;
+pub mod lists;
 pub mod logging;
 pub mod metrics;
 pub mod receiver;

@@ -326,7 +326,7 @@ impl<'c> Settings<'c> {
                 CampaignItem::Audience(a) => {
                     s.audience.get_or_insert(a);
                 }
-                CampaignItem::ExitWhen(_) => {}
+                CampaignItem::ExitWhen(_) | CampaignItem::PadPopular(_) => {}
                 CampaignItem::Step(st) => s.steps.push(st),
                 CampaignItem::QuietHours(q) => s.quiet.push(q),
                 CampaignItem::Window { from, to, .. } => {
