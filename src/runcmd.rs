@@ -92,7 +92,7 @@ fn channels_used(plans: &[Plan]) -> Vec<String> {
 }
 
 /// `[channels.*]` of camp.toml, with `file` paths relative to the workspace.
-fn channel_set(config: &BTreeMap<String, toml::Table>, root: &Path, plans: &[Plan]) -> Result<ChannelSet, String> {
+pub fn channel_set(config: &BTreeMap<String, toml::Table>, root: &Path, plans: &[Plan]) -> Result<ChannelSet, String> {
     let mut configs = BTreeMap::new();
     for (name, table) in config {
         let mut c: ChannelConfig = toml::Value::Table(table.clone())

@@ -38,6 +38,25 @@ pub struct CampaignQueries {
     pub columns: Vec<Column>,
     /// `CREATE INDEX` statements these queries want.
     pub indexes: Vec<String>,
+    /// Event-triggered campaigns: who had the triggering event, and one
+    /// customer's latest ones, so that a dry run on the plan alone (`camp
+    /// review`) finds each customer's trigger. Absent in plans of earlier
+    /// camps (they still read) and for scheduled campaigns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<TriggerQueries>,
+}
+
+/// The queries that find the triggering events of an event-triggered
+/// campaign, for dry runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriggerQueries {
+    /// The customers with at least one triggering event at or before now,
+    /// keys ascending.
+    pub candidates: Query,
+    /// One customer's triggering events at or before now, latest first:
+    /// the time, then `columns` (the event's properties as `trigger.P`).
+    pub latest: Query,
+    pub columns: Vec<Column>,
 }
 
 /// Whether a condition reads the triggering event.
@@ -200,6 +219,15 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
     for (table, key) in indexes::loose_lookups(program, trigger, &loose, &render_paths) {
         indexes.extend(dialect.key_text_index(table, key));
     }
+    let triggers = trigger.and_then(|event| {
+        let candidates = event_customers(program, dialect, event)?;
+        let (latest, columns) = latest_event(program, dialect, event)?;
+        Some(TriggerQueries {
+            candidates,
+            latest,
+            columns,
+        })
+    });
     CampaignQueries {
         population,
         check,
@@ -208,6 +236,7 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
         render,
         columns,
         indexes,
+        triggers,
     }
 }
 
