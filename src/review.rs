@@ -284,7 +284,9 @@ fn percent_limit(v: &toml::Value) -> Result<f64, String> {
         _ => None,
     };
     n.filter(|n| n.is_finite() && *n >= 0.0).ok_or_else(|| {
-        format!("camp.toml, [review]: `max_audience_change = {v}` is not a percentage\n  help: write it like `max_audience_change = \"20%\"`")
+        format!(
+            "camp.toml, [review]: `max_audience_change = {v}` is not a percentage\n  help: write it like `max_audience_change = \"20%\"`"
+        )
     })
 }
 
@@ -619,7 +621,11 @@ fn ad_law_markdown(plan: &Plan, out: &mut String) {
             QuietMode::Defer => "defer",
             QuietMode::Skip => "skip",
         };
-        let unless = if q.unless.is_some() { ", unless the customer gave night consent" } else { "" };
+        let unless = if q.unless.is_some() {
+            ", unless the customer gave night consent"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "- quiet hours {}–{}{} ({mode}{unless})",
@@ -660,7 +666,10 @@ pub fn to_markdown(r: &Review) -> String {
         let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: |");
         for c in &shown {
             let (aud, change) = match &c.audience {
-                Some(a) => (format!("{} → {}", a.base, a.head), format!("{:+} ({})", a.delta(), signed_percent(a))),
+                Some(a) => (
+                    format!("{} → {}", a.base, a.head),
+                    format!("{:+} ({})", a.delta(), signed_percent(a)),
+                ),
                 None => ("—".into(), "—".into()),
             };
             let blocked = c.blocked.map_or("—".to_string(), |b| b.to_string());
@@ -678,7 +687,10 @@ pub fn to_markdown(r: &Review) -> String {
         let _ = writeln!(out, "Unchanged: {}.\n", unchanged.join(", "));
     }
     if !r.database {
-        let _ = writeln!(out, "_No database: audiences, caps and previews not shown (pass `--database URL`)._\n");
+        let _ = writeln!(
+            out,
+            "_No database: audiences, caps and previews not shown (pass `--database URL`)._\n"
+        );
     }
     if !r.gates.is_empty() {
         let _ = writeln!(out, "### Gates\n");
@@ -703,14 +715,7 @@ pub fn to_markdown(r: &Review) -> String {
         };
         let _ = writeln!(out, "- {hashes}");
         if let Some(a) = &c.audience {
-            let _ = writeln!(
-                out,
-                "- audience: {} → {} ({:+}, {})",
-                a.base,
-                a.head,
-                a.delta(),
-                signed_percent(a)
-            );
+            let _ = writeln!(out, "- audience: {} → {} ({:+}, {})", a.base, a.head, a.delta(), signed_percent(a));
             let _ = writeln!(out, "  - joined ({}): {}", a.joined_count, ids(&a.joined, a.joined_count));
             let _ = writeln!(out, "  - left ({}): {}", a.left_count, ids(&a.left, a.left_count));
         }
@@ -764,7 +769,10 @@ pub fn to_markdown(r: &Review) -> String {
                 let _ = writeln!(out, "- cost: skipped (no `[prices]` in camp.toml)");
             }
             None => {
-                let _ = writeln!(out, "- cost: skipped (`[prices]` has no price for a channel this campaign sends on)");
+                let _ = writeln!(
+                    out,
+                    "- cost: skipped (`[prices]` has no price for a channel this campaign sends on)"
+                );
             }
         }
         if !c.previews.is_empty() {
@@ -778,7 +786,11 @@ pub fn to_markdown(r: &Review) -> String {
                     }
                     Ok(ps) => {
                         for p in ps {
-                            let verdict = if p.verdict.ok() { "fits".to_string() } else { p.verdict.problems.join("; ") };
+                            let verdict = if p.verdict.ok() {
+                                "fits".to_string()
+                            } else {
+                                p.verdict.problems.join("; ")
+                            };
                             let limit = p.verdict.limit.map(|l| format!("/{l}")).unwrap_or_default();
                             let _ = writeln!(
                                 out,
@@ -818,13 +830,7 @@ pub fn to_markdown(r: &Review) -> String {
 
 /// `camp review`: prints the review; exit 0, 1 when a gate fails, 2 on
 /// usage or IO problems.
-pub fn run(
-    base: &Path,
-    head: &Path,
-    database: Option<&str>,
-    now: Option<&str>,
-    format: ReviewFormat,
-) -> std::process::ExitCode {
+pub fn run(base: &Path, head: &Path, database: Option<&str>, now: Option<&str>, format: ReviewFormat) -> std::process::ExitCode {
     use std::process::ExitCode;
     let fail = |e: String, code: u8| {
         eprintln!("error: {e}");
@@ -852,9 +858,7 @@ pub fn run(
     };
     if let Some(url) = &url {
         let seeds = config.review.seeds.clone();
-        let measured = crate::dbcmd::with_database(url, async |db| {
-            measure(db, &head.deployment, &mut campaigns, &seeds, now).await
-        });
+        let measured = crate::dbcmd::with_database(url, async |db| measure(db, &head.deployment, &mut campaigns, &seeds, now).await);
         if let Err(e) = measured {
             return fail(e, 1);
         }

@@ -112,9 +112,7 @@ async fn contact(db: &Database, program: &Program<'_>, key: &Key) -> Result<(Opt
             d.placeholder(1)
         );
         let rows = db.rows(&sql, &[key.bind()]).await.map_err(|e| e.to_string())?;
-        let value = rows
-            .first()
-            .and_then(|r| camp_runtime::db::CellsExt::text(r.as_slice(), 0));
+        let value = rows.first().and_then(|r| camp_runtime::db::CellsExt::text(r.as_slice(), 0));
         if i == 0 {
             out.0 = value;
         } else {
@@ -213,13 +211,12 @@ pub fn run(name: &str, group: &str, loaded: &Loaded, program: &Program, database
             2,
         );
     };
-    let SeedGroup {
-        customers,
-        phones,
-        emails,
-    } = seeds.clone();
+    let SeedGroup { customers, phones, emails } = seeds.clone();
     if customers.is_empty() && phones.is_empty() && emails.is_empty() {
-        return fail(format!("[seeds.{group}] in camp.toml names nobody\n  help: add `customers = [..]`, `phones = [..]` or `emails = [..]`"), 2);
+        return fail(
+            format!("[seeds.{group}] in camp.toml names nobody\n  help: add `customers = [..]`, `phones = [..]` or `emails = [..]`"),
+            2,
+        );
     }
     let plans = match plans_for(program, name) {
         Ok(p) => p,
@@ -341,7 +338,10 @@ pub fn run(name: &str, group: &str, loaded: &Loaded, program: &Program, database
         println!("{s}");
     }
     if outgoing.is_empty() {
-        return fail(format!("nothing to send: no seed of `{group}` can be reached on the channels of `{name}`"), 1);
+        return fail(
+            format!("nothing to send: no seed of `{group}` can be reached on the channels of `{name}`"),
+            1,
+        );
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,

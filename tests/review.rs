@@ -108,7 +108,10 @@ async fn fill(url: &str) {
 
 fn audience(campaign: &str, ws: &Path, url: &str, cwd: &Path) -> Vec<Value> {
     let ws = ws.to_str().expect("utf-8");
-    let out = camp(&["audience", campaign, ws, "--database", url, "--now", NOW, "--format", "json"], cwd);
+    let out = camp(
+        &["audience", campaign, ws, "--database", url, "--now", NOW, "--format", "json"],
+        cwd,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let json: Value = serde_json::from_str(stdout(&out).trim()).expect("json");
     json["customers"].as_array().cloned().unwrap_or_default()
@@ -122,7 +125,19 @@ fn blocking(f: impl FnOnce() + Send + 'static) -> tokio::task::JoinHandle<()> {
 fn review_counts(dir: &Path, url: &str) {
     std::fs::write(dir.join("camp.toml"), "[review]\nseeds = [\"1\"]\n").expect("camp.toml");
     let out = camp(
-        &["review", "--base", "base.out", "--head", "head.out", "--database", url, "--now", NOW, "--format", "json"],
+        &[
+            "review",
+            "--base",
+            "base.out",
+            "--head",
+            "head.out",
+            "--database",
+            url,
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ],
         dir,
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -145,7 +160,12 @@ fn review_counts(dir: &Path, url: &str) {
     let after = audience("cart_reminder", &head, url, dir);
     assert_eq!(cart["audience"]["base"].as_u64(), Some(before.len() as u64));
     assert_eq!(cart["audience"]["head"].as_u64(), Some(after.len() as u64));
-    assert!(after.len() > before.len(), "the lower floor lets more in: {} -> {}", before.len(), after.len());
+    assert!(
+        after.len() > before.len(),
+        "the lower floor lets more in: {} -> {}",
+        before.len(),
+        after.len()
+    );
     assert_eq!(cart["audience"]["delta"].as_i64(), Some(after.len() as i64 - before.len() as i64));
     let joined: Vec<&Value> = after.iter().filter(|k| !before.contains(k)).collect();
     assert_eq!(cart["audience"]["joined_count"].as_u64(), Some(joined.len() as u64));
@@ -167,20 +187,57 @@ fn review_counts(dir: &Path, url: &str) {
     assert_eq!(removed["audience"]["head"], 0);
 
     // A gate that fails: exit 1, and the output says which and why.
-    std::fs::write(dir.join("camp.toml"), "[review]\nfail_on = [\"removed\"]\nmax_audience_change = \"1000%\"\n").expect("camp.toml");
-    let out = camp(&["review", "--base", "base.out", "--head", "head.out", "--database", url, "--now", NOW], dir);
+    std::fs::write(
+        dir.join("camp.toml"),
+        "[review]\nfail_on = [\"removed\"]\nmax_audience_change = \"1000%\"\n",
+    )
+    .expect("camp.toml");
+    let out = camp(
+        &[
+            "review",
+            "--base",
+            "base.out",
+            "--head",
+            "head.out",
+            "--database",
+            url,
+            "--now",
+            NOW,
+        ],
+        dir,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let md = stdout(&out);
     assert!(md.contains("❌ `fail_on = [\"removed\"]`: removed: `winback`"), "{md}");
     assert!(md.contains("✅ `max_audience_change = \"1000%\"`"), "{md}");
     // Gates that pass: exit 0.
     std::fs::write(dir.join("camp.toml"), "[review]\nfail_on = [\"changed\"]\n").expect("camp.toml");
-    let out = camp(&["review", "--base", "head.out", "--head", "head", "--database", url, "--now", NOW], dir);
-    assert!(out.status.success(), "a source folder against its own compilation: {}", stderr(&out));
+    let out = camp(
+        &["review", "--base", "head.out", "--head", "head", "--database", url, "--now", NOW],
+        dir,
+    );
+    assert!(
+        out.status.success(),
+        "a source folder against its own compilation: {}",
+        stderr(&out)
+    );
     assert!(stdout(&out).contains("No campaign changed."), "{}", stdout(&out));
     // The audience gate fails when the audience grows by more than 1%.
     std::fs::write(dir.join("camp.toml"), "[review]\nmax_audience_change = \"1%\"\n").expect("camp.toml");
-    let out = camp(&["review", "--base", "base.out", "--head", "head.out", "--database", url, "--now", NOW], dir);
+    let out = camp(
+        &[
+            "review",
+            "--base",
+            "base.out",
+            "--head",
+            "head.out",
+            "--database",
+            url,
+            "--now",
+            NOW,
+        ],
+        dir,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("❌ `max_audience_change = \"1%\"`: audience changed by more than 1%: `cart_reminder`"));
 }
@@ -195,8 +252,25 @@ async fn review_on_sqlite() {
         workspaces(&path);
         review_counts(&path, &url);
         // The markdown, hashes and the temporary folder left out.
-        std::fs::write(path.join("camp.toml"), "[review]\nseeds = [\"1\"]\nfail_on = [\"removed\"]\n\n[prices]\nlms = 30\nfriendtalk = 15\nsms = 9\n").expect("camp.toml");
-        let out = camp(&["review", "--base", "base.out", "--head", "head.out", "--database", &url, "--now", NOW], &path);
+        std::fs::write(
+            path.join("camp.toml"),
+            "[review]\nseeds = [\"1\"]\nfail_on = [\"removed\"]\n\n[prices]\nlms = 30\nfriendtalk = 15\nsms = 9\n",
+        )
+        .expect("camp.toml");
+        let out = camp(
+            &[
+                "review",
+                "--base",
+                "base.out",
+                "--head",
+                "head.out",
+                "--database",
+                &url,
+                "--now",
+                NOW,
+            ],
+            &path,
+        );
         assert_eq!(out.status.code(), Some(1));
         let hash = regex_lite_hashes(&stdout(&out));
         insta::assert_snapshot!("review_markdown", hash);
@@ -245,14 +319,19 @@ fn send_test_workspace(dir: &Path, hook: &str, url: &str, customer: &str) {
     for c in ["sms", "lms", "mms", "alimtalk", "friendtalk", "brand", "push", "email", "rcs"] {
         toml.push_str(&format!("[channels.{c}]\ntype = \"webhook\"\nurl = \"{hook}\"\n\n"));
     }
-    toml.push_str(&format!("[seeds.team]\ncustomers = [\"{customer}\"]\nphones = [\"010-0000-0000\"]\n"));
+    toml.push_str(&format!(
+        "[seeds.team]\ncustomers = [\"{customer}\"]\nphones = [\"010-0000-0000\"]\n"
+    ));
     std::fs::write(dir.join("camp.toml"), toml).expect("camp.toml");
 }
 
 async fn ledger_rows(url: &str) -> i64 {
     let db = Database::connect(url).await.expect("connects");
     let store = Store::attach(db.clone(), SCHEMA);
-    let rows = db.rows(&format!("SELECT COUNT(*) FROM {}", store.t.ledger), &[]).await.expect("count");
+    let rows = db
+        .rows(&format!("SELECT COUNT(*) FROM {}", store.t.ledger), &[])
+        .await
+        .expect("count");
     db.close().await;
     camp_runtime::db::CellsExt::int(rows[0].as_slice(), 0).unwrap_or(-1)
 }
