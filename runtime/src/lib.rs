@@ -19,6 +19,7 @@ pub mod logging;
 pub mod metrics;
 pub mod receiver;
 pub mod report;
+pub mod review;
 pub mod sample;
 pub mod simulate;
 pub mod store;

@@ -41,7 +41,27 @@ pub struct CampaignQueries {
     /// The lists of the messages, each one statement run per send.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lists: Vec<ListQuery>,
+    /// Event-triggered campaigns: who had the triggering event, and one
+    /// customer's latest ones, so that a dry run on the plan alone (`camp
+    /// review`) finds each customer's trigger. Absent in plans of earlier
+    /// camps (they still read) and for scheduled campaigns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<TriggerQueries>,
 }
+
+/// The queries that find the triggering events of an event-triggered
+/// campaign, for dry runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriggerQueries {
+    /// The customers with at least one triggering event at or before now,
+    /// keys ascending.
+    pub candidates: Query,
+    /// One customer's triggering events at or before now, latest first:
+    /// the time, then `columns` (the event's properties as `trigger.P`).
+    pub latest: Query,
+    pub columns: Vec<Column>,
+}
+
 
 /// One list of one message: rows for one customer (and trigger) at now,
 /// the key first, then `columns`, in rank order, at most N.
@@ -264,6 +284,15 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
     let mut sends = Vec::new();
     collect_sends(steps.iter().copied().chain(variant_steps.iter().copied()), &mut sends);
     let lists = message_lists(program, dialect, trigger, &sends, crate::lists::pads(campaign));
+    let triggers = trigger.and_then(|event| {
+        let candidates = event_customers(program, dialect, event)?;
+        let (latest, columns) = latest_event(program, dialect, event)?;
+        Some(TriggerQueries {
+            candidates,
+            latest,
+            columns,
+        })
+    });
     CampaignQueries {
         population,
         check,
@@ -273,6 +302,7 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
         columns,
         indexes,
         lists,
+        triggers,
     }
 }
 
