@@ -10,4 +10,6 @@ pub mod fmt_cmd;
 pub mod load;
 pub mod output;
 pub mod progress;
+pub mod review;
 pub mod runcmd;
+pub mod sendtest;

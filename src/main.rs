@@ -97,6 +97,42 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// What a change of deployment does, for a pull request: per campaign
+    /// added/changed/removed, audiences, caps, sizes, ad-law facts, previews.
+    /// Exit 1 when a `[review]` gate of camp.toml fails.
+    Review {
+        /// The deployment before (a `camp compile --out` directory, or a workspace folder).
+        #[arg(long)]
+        base: PathBuf,
+        /// The deployment after (a `camp compile --out` directory, or a workspace folder).
+        #[arg(long)]
+        head: PathBuf,
+        /// Measure audiences, caps and seed previews on this database.
+        #[arg(long)]
+        database: Option<String>,
+        /// The instant to evaluate at (RFC 3339); defaults to the clock.
+        #[arg(long)]
+        now: Option<String>,
+        /// `markdown` (default, for a pull-request comment) or `json`.
+        #[arg(long, value_enum, default_value_t = ReviewFormatArg::Markdown)]
+        format: ReviewFormatArg,
+    },
+    /// Send a message or a campaign's messages to the seeds of `[seeds.GROUP]`
+    /// in camp.toml, on the real channels, marked as a test (no caps, not in reports).
+    SendTest {
+        /// A campaign or a message name.
+        name: String,
+        /// Files or folders; defaults to the current workspace.
+        paths: Vec<PathBuf>,
+        /// The seed group of camp.toml (`[seeds.GROUP]`).
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        database: Option<String>,
+        /// The instant to render at (RFC 3339); defaults to the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Work with the schema and a database.
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -175,6 +211,12 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ReviewFormatArg {
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum CheckFormat {
     Human,
     Json,
@@ -230,6 +272,29 @@ fn main() -> ExitCode {
             now,
             all,
         } => preview(&name, &paths, &customer, database.as_deref(), now.as_deref(), all),
+        Command::Review {
+            base,
+            head,
+            database,
+            now,
+            format,
+        } => camp::review::run(
+            &base,
+            &head,
+            database.as_deref(),
+            now.as_deref(),
+            match format {
+                ReviewFormatArg::Markdown => camp::review::ReviewFormat::Markdown,
+                ReviewFormatArg::Json => camp::review::ReviewFormat::Json,
+            },
+        ),
+        Command::SendTest {
+            name,
+            paths,
+            to,
+            database,
+            now,
+        } => send_test(&name, &paths, &to, database.as_deref(), now.as_deref()),
         Command::Schema(SchemaCommand::Pull { database, out, force }) => schema_pull(database.as_deref(), &out, force),
         Command::Compile { paths, out, dialect } => compile(&paths, &out, dialect),
         Command::Explain { name, paths, dialect } => {
@@ -472,6 +537,21 @@ fn preview(name: &str, paths: &[PathBuf], customer: &str, database: Option<&str>
         }
         Err(e) => fail(e, EXIT_ERRORS),
     }
+}
+
+fn send_test(name: &str, paths: &[PathBuf], to: &str, database: Option<&str>, now: Option<&str>) -> ExitCode {
+    let now = match dbcmd::parse_now(now) {
+        Ok(n) => n,
+        Err(e) => return fail(e, EXIT_USAGE),
+    };
+    let (loaded, analysis) = match checked(paths) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(program) = Program::new(&analysis) else {
+        return ExitCode::from(EXIT_ERRORS);
+    };
+    camp::sendtest::run(name, to, &loaded, &program, database, now)
 }
 
 fn schema_pull(database: Option<&str>, out: &std::path::Path, force: bool) -> ExitCode {

@@ -92,7 +92,7 @@ fn channels_used(plans: &[Plan]) -> Vec<String> {
 }
 
 /// `[channels.*]` of camp.toml, with `file` paths relative to the workspace.
-fn channel_set(config: &BTreeMap<String, toml::Table>, root: &Path, plans: &[Plan]) -> Result<ChannelSet, String> {
+pub fn channel_set(config: &BTreeMap<String, toml::Table>, root: &Path, plans: &[Plan]) -> Result<ChannelSet, String> {
     let mut configs = BTreeMap::new();
     for (name, table) in config {
         let mut c: ChannelConfig = toml::Value::Table(table.clone())
@@ -190,14 +190,7 @@ pub enum SimOutput {
 }
 
 /// `camp simulate --from T --to T`, on the sources or on a compiled deployment.
-pub fn simulate(
-    paths: &[PathBuf],
-    plans: Option<&Path>,
-    database: Option<&str>,
-    from: &str,
-    to: &str,
-    output: SimOutput,
-) -> ExitCode {
+pub fn simulate(paths: &[PathBuf], plans: Option<&Path>, database: Option<&str>, from: &str, to: &str, output: SimOutput) -> ExitCode {
     let (from, to) = match (dbcmd::parse_now(Some(from)), dbcmd::parse_now(Some(to))) {
         (Ok(a), Ok(b)) if a < b => (a, b),
         (Ok(_), Ok(_)) => return fail("`--from` must be before `--to`", EXIT_USAGE),

@@ -54,6 +54,8 @@ codes! {
     UNKNOWN_TYPE = "E0113", Error, "unknown field type";
     DUPLICATE_SETTING = "E0114", Error, "setting given twice";
     UNKNOWN_SETTING = "E0115", Error, "unknown kind or setting";
+    UNKNOWN_LIST = "E0120", Error, "unknown list";
+    NESTED_LOOP = "E0121", Error, "loop inside a loop";
     TYPE_MISMATCH = "E0201", Error, "comparison of incompatible types";
     UNKNOWN_ENUM_VALUE = "E0202", Error, "unknown enum value";
     BAD_ARITHMETIC = "E0203", Error, "arithmetic on incompatible types";
@@ -71,6 +73,11 @@ codes! {
     BAD_RFM_WINDOW = "E0215", Error, "rfm window that depends on the customer";
     BAD_DATE_PATTERN = "E0216", Error, "date pattern letter that is not a field";
     CONTACT_TYPE = "E0230", Error, "contact field of the wrong type for its channel";
+    NOT_AN_ITEM = "E0220", Error, "list of a property that is not a `ref`";
+    NO_PURCHASE_LINES = "E0221", Error, "no purchase lines for the list's table";
+    BAD_LIST_LENGTH = "E0222", Error, "list length out of range";
+    BAD_ANCHOR = "E0223", Error, "`also_bought` of a value that is not an item";
+    NO_TRIGGER_ITEM = "E0224", Error, "`exclude trigger` without an item in the trigger";
     WINDOW_IN_QUIET_HOURS = "E0301", Error, "send window fully inside quiet hours";
     TRIGGER_IN_QUIET_HOURS = "W0302", Warning, "scheduled time always inside quiet hours";
     CAP_ZERO = "E0303", Error, "cap of zero";

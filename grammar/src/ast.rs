@@ -394,6 +394,60 @@ pub enum MessagePart {
         url: Template,
         span: Span,
     },
+    /// `list viewed = recent(item_view.product, 3) exclude purchased`
+    List(ListDecl),
+}
+
+/// `list NAME = LIST`: a named list of rows of a lookup table, for
+/// `#{for p in NAME}..#{end}` and `#{NAME.count}` in the message's texts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDecl {
+    pub name: Ident,
+    pub list: ListExpr,
+    pub span: Span,
+}
+
+/// A list with its exclusions: `also_bought(trigger.product, 4) exclude purchased, trigger`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListExpr {
+    pub source: ListSource,
+    pub exclude: Vec<Exclusion>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListSource {
+    /// `recent(E.p, N)`
+    Recent { event: Ident, prop: Ident, n: IntLit },
+    /// `also_bought(X, N [within D])`
+    AlsoBought { anchor: Path, n: IntLit, within: Option<Duration> },
+    /// `popular(T [where COND] [within D], N)`
+    Popular {
+        table: Ident,
+        filter: Option<Box<Expr>>,
+        within: Option<Duration>,
+        n: IntLit,
+    },
+}
+
+impl ListSource {
+    /// The bound N.
+    pub fn n(&self) -> IntLit {
+        match self {
+            ListSource::Recent { n, .. } | ListSource::AlsoBought { n, .. } | ListSource::Popular { n, .. } => *n,
+        }
+    }
+}
+
+/// One part of `exclude ..`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Exclusion {
+    /// `purchased`: items the customer bought in the list's window.
+    Purchased(Span),
+    /// `trigger`: the triggering event's item.
+    Trigger(Span),
+    /// `where COND` on the item's fields.
+    Where(Expr),
 }
 
 /// A string with `#{..}` placeholders, already dedented (DESIGN §3).
@@ -413,6 +467,18 @@ pub enum TemplateSegment {
         span: Span,
     },
     Placeholder(Placeholder),
+    /// `#{for p in LIST}..#{end}`: the body once per row of the list.
+    For(ForLoop),
+}
+
+/// `#{for VAR in LIST}` BODY `#{end}`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForLoop {
+    pub var: Ident,
+    pub list: Ident,
+    pub body: Vec<TemplateSegment>,
+    /// `#{for ..}` through `#{end}`.
+    pub span: Span,
 }
 
 /// `#{path | filter("arg") ?? "default"}`
@@ -469,6 +535,8 @@ pub enum CampaignItem {
     },
     Cap(Cap),
     Priority(IntLit),
+    /// `pad popular`: lists shorter than N are filled from `popular(..)`.
+    PadPopular(Span),
     Variant(Variant),
     Holdout(Percent),
     Goal {

@@ -86,7 +86,7 @@ const fn item(label: &'static str, word: &'static [&'static str]) -> Describe {
 
 const CAMPAIGN_WORDS: &[&str] = &[
     "kind", "channel", "trigger", "audience", "exit", "quiet", "window", "cap", "priority", "variant", "holdout", "goal", "reentry",
-    "wait", "send", "if",
+    "wait", "send", "if", "pad",
 ];
 const POLICY_WORDS: &[&str] = &["timezone", "sender", "optout", "quiet", "cap", "lifecycle"];
 
@@ -144,6 +144,13 @@ fn describe(rule: Rule) -> Describe {
         // ---- keywords
         Rule::kw_after => kw("`after`", &["after"]),
         Rule::kw_always => kw("`always`", &["always"]),
+        Rule::kw_also_bought => kw("`also_bought`", &["also_bought"]),
+        Rule::kw_exclude => kw("`exclude`", &["exclude"]),
+        Rule::kw_list => kw("`list`", &["list"]),
+        Rule::kw_pad => kw("`pad`", &["pad"]),
+        Rule::kw_popular => kw("`popular`", &["popular"]),
+        Rule::kw_purchased => kw("`purchased`", &["purchased"]),
+        Rule::kw_recent => kw("`recent`", &["recent"]),
         Rule::kw_as => kw("`as`", &["as"]),
         Rule::kw_at => kw("`at`", &["at"]),
         Rule::kw_audience => kw("`audience`", &["audience"]),
@@ -276,9 +283,21 @@ fn describe(rule: Rule) -> Describe {
         Rule::segment => item("`segment`", &["segment"]),
         Rule::message => item("`message`", &["message"]),
         Rule::message_part => starts(
-            "a message part (a text, `subject`, `title`, `image`, `template` or `button`)",
-            &["subject", "title", "image", "template", "button"],
+            "a message part (a text, `subject`, `title`, `image`, `template`, `button` or `list`)",
+            &["subject", "title", "image", "template", "button", "list"],
         ),
+        Rule::list_part => starts("`list NAME = LIST`", &["list"]),
+        Rule::list_expr => starts(
+            "a list (`recent(..)`, `also_bought(..)` or `popular(..)`)",
+            &["recent", "also_bought", "popular"],
+        ),
+        Rule::recent_list => starts("`recent(EVENT.PROPERTY, N)`", &["recent"]),
+        Rule::also_bought_list => starts("`also_bought(ITEM, N)`", &["also_bought"]),
+        Rule::popular_list => starts("`popular(TABLE, N)`", &["popular"]),
+        Rule::list_where => starts("`where CONDITION`", &["where"]),
+        Rule::list_within => starts("`within D`", &["within"]),
+        Rule::list_exclude => starts("`exclude ..`", &["exclude"]),
+        Rule::exclusion => starts("`purchased`, `trigger` or `where CONDITION`", &["purchased", "trigger", "where"]),
         Rule::subject_part => starts("`subject \"..\"`", &["subject"]),
         Rule::title_part => starts("`title \"..\"`", &["title"]),
         Rule::image_part => starts("`image \"..\"`", &["image"]),
@@ -304,6 +323,7 @@ fn describe(rule: Rule) -> Describe {
         Rule::exit_when => starts("`exit when`", &["exit"]),
         Rule::window_setting => starts("`window FROM..TO`", &["window"]),
         Rule::priority_setting => starts("`priority N`", &["priority"]),
+        Rule::pad_setting => starts("`pad popular`", &["pad"]),
         Rule::variant => starts("`variant NAME P% { .. }`", &["variant"]),
         Rule::holdout => starts("`holdout P%`", &["holdout"]),
         Rule::goal => starts("`goal EVENT within D`", &["goal"]),

@@ -321,6 +321,7 @@ fn language_reference_messages() {
         match s {
             TemplateSegment::Text { text, .. } => sent.push_str(text),
             TemplateSegment::Placeholder(p) => sent.push_str(&format!("#{{{}}}", path(&p.path))),
+            TemplateSegment::For(_) => sent.push_str("#{for}"),
         }
     }
     assert_eq!(sent, "(광고) #{sender}\n#{고객명}님, 장바구니를 확인해 보세요.\n#{optout}");
@@ -336,6 +337,7 @@ fn language_reference_messages() {
             MessagePart::Image(_) => "image",
             MessagePart::TemplateCode(_) => "template",
             MessagePart::Button { .. } => "button",
+            MessagePart::List(_) => "list",
         })
         .collect();
     assert_eq!(kinds, ["subject", "title", "image", "template", "body", "button"]);

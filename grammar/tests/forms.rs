@@ -251,6 +251,7 @@ fn message_parts() {
             MessagePart::Image(t) => format!("image {}", tpl(t)),
             MessagePart::TemplateCode(c) => format!("template {:?}", c.value),
             MessagePart::Button { label, url, .. } => format!("button {} -> {}", tpl(label), tpl(url)),
+            MessagePart::List(l) => format!("list {}", l.name.name),
         })
         .collect();
     assert_eq!(
@@ -485,4 +486,68 @@ fn reentry_rules_and_expiring_sends() {
     assert_eq!(&src[r.span.start..r.span.end], "reentry after 7d");
     // Neither word is reserved elsewhere: `never` and `expires` stay names.
     parse_ok("segment never = customer.expires == 1\n");
+}
+
+#[test]
+fn lists_and_loops() {
+    let file = parse_ok(
+        r##"message m {
+  list seen = recent(item_view.product, 3) exclude purchased, trigger, where stock == 0
+  list more = also_bought(trigger.product, 4 within 365d)
+  list top = popular(product where category == beauty within 30d, 5)
+  "#{for p in seen}#{p.name} #{end}#{seen.count}"
+}
+campaign c {
+  pad popular
+}"##,
+    );
+    let m = message(&file, "m");
+    let lists: Vec<&ListDecl> = m
+        .parts
+        .iter()
+        .filter_map(|p| match p {
+            MessagePart::List(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lists.len(), 3);
+    match &lists[0].list.source {
+        ListSource::Recent { event, prop, n } => {
+            assert_eq!((event.name.as_str(), prop.name.as_str(), n.value), ("item_view", "product", 3));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &lists[0].list.exclude[..],
+        [Exclusion::Purchased(_), Exclusion::Trigger(_), Exclusion::Where(_)]
+    ));
+    match &lists[1].list.source {
+        ListSource::AlsoBought { anchor, n, within } => {
+            assert_eq!(anchor.segments.len(), 2);
+            assert_eq!(n.value, 4);
+            assert_eq!(within.map(|d| d.seconds()), Some(365 * 86_400));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(&lists[2].list.source, ListSource::Popular { filter: Some(_), within: Some(_), n, .. } if n.value == 5));
+    let body = m
+        .parts
+        .iter()
+        .find_map(|p| match p {
+            MessagePart::Body(t) => Some(t),
+            _ => None,
+        })
+        .expect("a body");
+    assert_eq!(tpl(body), r#"for(p in seen: #{p.name} " ") #{seen.count}"#);
+    let c = campaign(&file, "c");
+    assert!(matches!(c.items[..], [CampaignItem::PadPopular(_)]));
+}
+
+#[test]
+fn unclosed_and_stray_loops_are_errors() {
+    for src in ["message m {\n  \"#{for p in seen}#{p.name}\"\n}", "message m {\n  \"#{end}\"\n}"] {
+        let parsed = camp_grammar::parse(src);
+        assert_eq!(parsed.errors.len(), 1, "{src}: {:?}", parsed.errors);
+        assert_eq!(parsed.errors[0].kind, camp_grammar::SyntaxErrorKind::BadPlaceholder);
+    }
 }

@@ -22,6 +22,7 @@ fn sent(t: &Template) -> String {
         .map(|s| match s {
             TemplateSegment::Text { text, .. } => text.clone(),
             TemplateSegment::Placeholder(p) => format!("<{}>", path(&p.path)),
+            TemplateSegment::For(l) => format!("[{} in {}]", l.var.name, l.list.name),
         })
         .collect()
 }
@@ -120,6 +121,7 @@ fn every_string_part_is_a_template() {
             MessagePart::Subject(t) | MessagePart::Title(t) | MessagePart::Image(t) | MessagePart::Body(t) => vec![tpl(t)],
             MessagePart::Button { label, url, .. } => vec![tpl(label), tpl(url)],
             MessagePart::TemplateCode(code) => vec![format!("code {:?}", code.value)],
+            MessagePart::List(_) => vec![],
         })
         .collect();
     assert_eq!(paths, ["#{a}", "#{b}", "#{c}", "#{d}", "#{e}", "code \"#{kept}\""]);

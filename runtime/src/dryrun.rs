@@ -412,7 +412,7 @@ async fn latest_trigger(
     Ok(None)
 }
 
-fn json_of(value: Value) -> Json {
+pub(crate) fn json_of(value: Value) -> Json {
     match value {
         Value::Null => Json::Null,
         Value::Int(n) => Json::from(n),
@@ -425,7 +425,7 @@ fn json_of(value: Value) -> Json {
 }
 
 /// The render query's row for one customer, as (path, value) pairs.
-async fn render_row(
+pub(crate) async fn render_row(
     db: &Database,
     query: &camp_compiler::lower::Query,
     columns: &[Column],
@@ -471,7 +471,7 @@ fn render_one(message: &CompiledMessage, channel: Channel, row: &[(String, Value
 }
 
 /// The send on its primary channel and on each fallback.
-fn render_chain(
+pub(crate) fn render_chain(
     message: &CompiledMessage,
     channels: &plan::Channels,
     row: &[(String, Value)],

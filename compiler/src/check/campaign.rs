@@ -417,6 +417,9 @@ fn settings<'c>(sink: &mut Sink, file: FileId, campaign: &'c ast::Campaign) -> S
                 }
             }
             CampaignItem::ExitWhen(e) => s.exits.push(e),
+            CampaignItem::PadPopular(span) => {
+                once(sink, "pad popular", *span);
+            }
             CampaignItem::Step(st) => s.steps.push(st),
             CampaignItem::QuietHours(q) => s.quiet.push(q),
             CampaignItem::Window { from, to, span } => {

@@ -45,25 +45,28 @@ pub fn check_parts(env: &Env, sink: &mut Sink, scope: &Scope, message: &ast::Mes
             .with_help(format!("keep one {what}")),
         );
     };
+    let lists = super::lists::check(env, sink, scope, message);
+    let lists = lists.as_slice();
     for part in &message.parts {
         match part {
+            MessagePart::List(_) => {}
             MessagePart::Body(t) => match &checked.body {
                 Some(_) => twice(sink, "body", t.span, checked.body_span),
                 None => {
-                    checked.body = Some(template::check(env, sink, scope, t));
+                    checked.body = Some(template::check_with(env, sink, scope, t, lists));
                     checked.body_span = t.span;
                 }
             },
             MessagePart::Subject(t) => match &checked.subject {
                 Some((_, first)) => twice(sink, "subject", t.span, *first),
-                None => checked.subject = Some((template::check(env, sink, scope, t), t.span)),
+                None => checked.subject = Some((template::check_with(env, sink, scope, t, lists), t.span)),
             },
             MessagePart::Title(t) => match &checked.title {
                 Some((_, first)) => twice(sink, "title", t.span, *first),
-                None => checked.title = Some((template::check(env, sink, scope, t), t.span)),
+                None => checked.title = Some((template::check_with(env, sink, scope, t, lists), t.span)),
             },
             MessagePart::Image(t) => {
-                template::check(env, sink, scope, t);
+                template::check_with(env, sink, scope, t, lists);
                 match checked.image {
                     Some(first) => twice(sink, "image", t.span, first),
                     None => checked.image = Some(t.span),
@@ -74,8 +77,8 @@ pub fn check_parts(env: &Env, sink: &mut Sink, scope: &Scope, message: &ast::Mes
                 None => checked.template_code = Some(code.span),
             },
             MessagePart::Button { label, url, span } => {
-                let facts = template::check(env, sink, scope, label);
-                template::check(env, sink, scope, url);
+                let facts = template::check_with(env, sink, scope, label, lists);
+                template::check_with(env, sink, scope, url, lists);
                 checked.buttons.push((facts, *span));
             }
         }

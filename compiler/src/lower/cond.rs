@@ -14,6 +14,7 @@ use camp_grammar::ast::{AggFunc, ArithOp, CmpOp, CountOp, Did, Expr, ExprKind, P
 use std::collections::BTreeMap;
 
 mod grouped;
+mod lists;
 
 /// The alias of the customer row every query is about.
 pub const CUSTOMER: &str = "c";

@@ -241,6 +241,31 @@ pub fn build(program: &Program, campaign_name: &str) -> Result<Plan, PlanError> 
         },
         messages,
         sql: queries(program, campaign),
+        sizes: program
+            .facts
+            .sizes
+            .iter()
+            .filter(|f| f.campaign == campaign.name.name)
+            .map(|f| super::SizeFact {
+                message: f.message.clone(),
+                channel: f.channel.name().to_string(),
+                worst: f.worst,
+                limit: f.limit,
+                unit: f.unit.name().to_string(),
+            })
+            .collect(),
+        ad_law: program
+            .facts
+            .ads
+            .iter()
+            .filter(|f| f.campaign == campaign.name.name)
+            .map(|f| super::AdFact {
+                message: f.message.clone(),
+                prefix: f.prefix,
+                sender: f.sender,
+                optout: f.optout,
+            })
+            .collect(),
     };
     plan.hash = plan.content_hash();
     Ok(plan)
@@ -326,7 +351,7 @@ impl<'c> Settings<'c> {
                 CampaignItem::Audience(a) => {
                     s.audience.get_or_insert(a);
                 }
-                CampaignItem::ExitWhen(_) => {}
+                CampaignItem::ExitWhen(_) | CampaignItem::PadPopular(_) => {}
                 CampaignItem::Step(st) => s.steps.push(st),
                 CampaignItem::QuietHours(q) => s.quiet.push(q),
                 CampaignItem::Window { from, to, .. } => {

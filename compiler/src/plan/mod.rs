@@ -67,6 +67,40 @@ pub struct Plan {
     /// campaign's trigger.
     pub messages: BTreeMap<String, CompiledMessage>,
     pub sql: Dialects<CampaignQueries>,
+    /// The checker's worst-case size of each message body on each channel
+    /// this campaign sends it on (fallbacks included), for `camp review`.
+    /// Absent in plans of earlier camps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sizes: Vec<SizeFact>,
+    /// For `kind ad`: the ad-law rules each message's body passed, as the
+    /// checker judged them. Absent for `kind info` and in earlier plans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ad_law: Vec<AdFact>,
+}
+
+/// A message body's worst case on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeFact {
+    pub message: String,
+    pub channel: String,
+    /// The worst-case length in `unit`.
+    pub worst: usize,
+    /// The channel's limit (`None`: no limit).
+    pub limit: Option<usize>,
+    /// `bytes` (EUC-KR) or `characters`.
+    pub unit: String,
+}
+
+/// The ad-law body rules of one message of a `kind ad` campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdFact {
+    pub message: String,
+    /// Starts with exactly "(광고)" (the subject on email).
+    pub prefix: bool,
+    /// Names the sender.
+    pub sender: bool,
+    /// Carries the free opt-out line.
+    pub optout: bool,
 }
 
 /// `kind ad` (광고성) or `kind info` (정보성).

@@ -45,6 +45,7 @@ fn campaign_item(cx: &mut Ctx, p: &P) -> Build<CampaignItem> {
             let n = cx.need(child(p, Rule::int), span, "priority")?;
             CampaignItem::Priority(cx.int(&n)?)
         }
+        Rule::pad_setting => CampaignItem::PadPopular(span),
         Rule::variant => CampaignItem::Variant(variant(cx, p)?),
         Rule::holdout => {
             let n = cx.need(child(p, Rule::percent), span, "percentage")?;

@@ -222,6 +222,13 @@ pub fn tpl(t: &Template) -> String {
         .iter()
         .map(|s| match s {
             TemplateSegment::Text { text, .. } => format!("{text:?}"),
+            TemplateSegment::For(l) => {
+                let body = Template {
+                    segments: l.body.clone(),
+                    span: l.span,
+                };
+                format!("for({} in {}: {})", l.var.name, l.list.name, tpl(&body))
+            }
             TemplateSegment::Placeholder(p) => {
                 let mut out = format!("#{{{}", path(&p.path));
                 for f in &p.filters {

@@ -196,7 +196,7 @@ impl<'s> Builder<'s> {
                             vec![t]
                         }
                         ast::MessagePart::Button { label, url, .. } => vec![label, url],
-                        ast::MessagePart::TemplateCode(_) => vec![],
+                        ast::MessagePart::TemplateCode(_) | ast::MessagePart::List(_) => vec![],
                     };
                     for t in templates {
                         for seg in &t.segments {

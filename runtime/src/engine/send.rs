@@ -306,7 +306,15 @@ async fn render(
                 .collect()
         }
     };
-    let values = message.values(row.iter().map(|(p, v)| (p.as_str(), v.clone())));
+    let mut values = message.values(row.iter().map(|(p, v)| (p.as_str(), v.clone())));
+    if !message.lists.is_empty() {
+        // Lists are read now, in the transaction that records the send.
+        let on = crate::lists::On::Tx(&mut *tx);
+        match crate::lists::evaluate(on, &queries.lists, &c.message, &message.lists, now, &c.key, c.trigger.as_ref()).await? {
+            Ok(rows) => crate::lists::bind(&mut values, &message.lists, &rows),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
     let rendered = match message.render(&values, contact.zone.as_deref()) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e.to_string())),
