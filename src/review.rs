@@ -412,7 +412,7 @@ fn policy_text(plan: &Plan, optout: bool) -> Option<String> {
                 (Source::Sender { text }, false) | (Source::Optout { text }, true) => Some(text.clone()),
                 _ => None,
             },
-            Part::Text { .. } => None,
+            Part::Text { .. } | Part::Each { .. } | Part::Count { .. } => None,
         })
 }
 

@@ -260,7 +260,7 @@ pub async fn blocked_by_caps(db: &Database, plan: &Plan, customers: &[Key], now:
     let Some(channel) = first_channel(plan) else {
         return Ok(0);
     };
-    let caps: Vec<_> = plan.caps.iter().filter(|c| applies(c, plan, channel, 0)).collect();
+    let caps: Vec<_> = plan.caps.iter().filter(|c| applies(c, plan, channel, false)).collect();
     if caps.is_empty() || customers.is_empty() || !store_exists(db).await? {
         return Ok(0);
     }
