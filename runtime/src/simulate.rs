@@ -64,11 +64,25 @@ pub async fn simulate(
     plans: Vec<Plan>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    progress: impl FnMut(DateTime<Utc>, &Simulation),
+) -> Result<Simulation, DbError> {
+    simulate_with(url, schema, plans, from, to, Options::default(), progress).await
+}
+
+/// [`simulate`] with engine options (`replay` and the store's schema are
+/// set here).
+pub async fn simulate_with(
+    url: &str,
+    schema: SchemaModel,
+    plans: Vec<Plan>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    opts: Options,
     mut progress: impl FnMut(DateTime<Utc>, &Simulation),
 ) -> Result<Simulation, DbError> {
     let db = Database::connect(url).await?;
     let scratch = Scratch::make(&db).await?;
-    let result = run(&scratch, schema, plans, from, to, &mut progress).await;
+    let result = run(&scratch, schema, plans, from, to, opts, &mut progress).await;
     scratch.remove().await;
     db.close().await;
     result
@@ -80,13 +94,14 @@ async fn run(
     plans: Vec<Plan>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    opts: Options,
     progress: &mut impl FnMut(DateTime<Utc>, &Simulation),
 ) -> Result<Simulation, DbError> {
     let recorder = Recorder::default();
     let opts = Options {
         replay: true,
         schema: scratch.schema.clone(),
-        ..Options::default()
+        ..opts
     };
     let runner = Runner::start(
         scratch.db.clone(),

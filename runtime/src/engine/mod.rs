@@ -36,6 +36,11 @@ pub struct Options {
     /// Events are read by time (a replay on a virtual clock) rather than
     /// by row key from a cursor.
     pub replay: bool,
+    /// Replays only: ask each events table at every tick for the events of
+    /// `(from, now]` and for the next event's time, as camp did before it
+    /// read each table once in time order. Slow without an index on the
+    /// time column; kept to compare with (`benches/replay.rs`, tests).
+    pub replay_rescan: bool,
     /// Tries of a delivery before it is dead-lettered.
     pub max_tries: i64,
     /// How long a claimed delivery stays with its daemon (wall clock).
@@ -51,6 +56,7 @@ impl Default for Options {
         Options {
             batch: 1_000,
             replay: false,
+            replay_rescan: false,
             max_tries: 5,
             delivery_lease_ms: 60_000,
             daemon_ttl_ms: 10_000,
@@ -134,6 +140,10 @@ pub struct Runner {
     pub id: DaemonId,
     pub opts: Options,
     key_kind: Mutex<Option<KeyKind>>,
+    /// How each lookup table stores its keys (for `ref` properties).
+    table_kinds: Mutex<HashMap<String, KeyKind>>,
+    /// Replay mode: where the replay is in each events table.
+    replay: tokio::sync::Mutex<events::replay::State>,
     /// Replay mode: events up to this instant (ms) have been read.
     replayed_to: Mutex<Option<i64>>,
     /// PostgreSQL: when a gap in an events table's keys was first seen.
@@ -173,6 +183,8 @@ impl Runner {
             id,
             opts,
             key_kind: Mutex::new(None),
+            table_kinds: Mutex::new(HashMap::new()),
+            replay: tokio::sync::Mutex::new(events::replay::State::default()),
             replayed_to: Mutex::new(None),
             gaps: Mutex::new(HashMap::new()),
             marks: Mutex::new(outbox::Marks::default()),
@@ -405,6 +417,12 @@ impl Runner {
     /// Lease deadline for deliveries claimed now (wall clock).
     pub fn lease_until(&self) -> i64 {
         wall_ms() + self.opts.delivery_lease_ms
+    }
+
+    /// The policy's zone (every plan carries it): times that clients send
+    /// without an offset are in it.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        quiet::zone(None, self.current.first().map_or("Asia/Seoul", |p| p.zone.as_str()))
     }
 
     pub fn replayed_to(&self) -> Option<i64> {
