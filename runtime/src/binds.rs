@@ -189,7 +189,12 @@ fn parse_time(text: &str) -> Option<Written> {
         return Some(Written::Offset(t.with_timezone(&Utc)));
     }
     // An offset without seconds, or with a space: `2026-12-01 11:00+09:00`.
-    let with_offset = ["%Y-%m-%dT%H:%M%#z", "%Y-%m-%d %H:%M%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"];
+    let with_offset = [
+        "%Y-%m-%dT%H:%M%#z",
+        "%Y-%m-%d %H:%M%#z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+    ];
     if let Some(t) = with_offset.iter().find_map(|f| DateTime::parse_from_str(text, f).ok()) {
         return Some(Written::Offset(t.with_timezone(&Utc)));
     }
@@ -235,10 +240,20 @@ mod tests {
     fn client_times_without_an_offset_are_in_the_policy_zone() {
         let seoul = chrono_tz::Asia::Seoul;
         let utc = |s: &str| parse_instant(s).expect("parses");
-        for local in ["2026-12-01 11:00", "2026-12-01T11:00:00", "2026-12-01 11:00:00.000", "2026-12-01T11:00"] {
+        for local in [
+            "2026-12-01 11:00",
+            "2026-12-01T11:00:00",
+            "2026-12-01 11:00:00.000",
+            "2026-12-01T11:00",
+        ] {
             assert_eq!(parse_instant_in(local, seoul), Some(utc("2026-12-01T02:00:00Z")), "{local}");
         }
-        for given in ["2026-12-01T11:00:00+09:00", "2026-12-01 02:00:00Z", "2026-12-01T02:00Z", "2026-12-01 11:00+09:00"] {
+        for given in [
+            "2026-12-01T11:00:00+09:00",
+            "2026-12-01 02:00:00Z",
+            "2026-12-01T02:00Z",
+            "2026-12-01 11:00+09:00",
+        ] {
             assert_eq!(parse_instant_in(given, seoul), Some(utc("2026-12-01T02:00:00Z")), "{given}");
         }
         // Stored text without an offset is UTC.

@@ -589,11 +589,14 @@ async fn store_event(runner: &Runner, tx: &mut Tx, kind: KeyKind, e: &Event) -> 
             Ok(_) => {
                 tx.execute("RELEASE SAVEPOINT camp_event", &[]).await?;
                 let why = refused.to_string();
-                let first = why.lines().next().unwrap_or("").trim_start_matches("the database refused a query: ");
+                let first = why
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("the database refused a query: ");
                 Ok(Some(format!("the database refused the event: {first}")))
             }
             Err(_) => Err(refused),
         },
     }
 }
-

@@ -41,6 +41,8 @@ pub struct Options {
     /// read each table once in time order. Slow without an index on the
     /// time column; kept to compare with (`benches/replay.rs`, tests).
     pub replay_rescan: bool,
+    /// Replays only: rows read at once from an events table, in time order.
+    pub replay_chunk: i64,
     /// Tries of a delivery before it is dead-lettered.
     pub max_tries: i64,
     /// How long a claimed delivery stays with its daemon (wall clock).
@@ -57,6 +59,7 @@ impl Default for Options {
             batch: 1_000,
             replay: false,
             replay_rescan: false,
+            replay_chunk: 50_000,
             max_tries: 5,
             delivery_lease_ms: 60_000,
             daemon_ttl_ms: 10_000,

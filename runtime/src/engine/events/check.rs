@@ -193,10 +193,7 @@ fn property(p: &FieldModel, value: &Json, zone: Option<Tz>) -> Result<Json, Stri
         (FieldType::Text { max: Some(max) }, Json::String(s)) => {
             let n = s.chars().count() as u64;
             if n > *max {
-                return Err(format!(
-                    "property `{}` is {n} characters long, more than its max of {max}",
-                    p.name
-                ));
+                return Err(format!("property `{}` is {n} characters long, more than its max of {max}", p.name));
             }
         }
         (FieldType::Int { max: Some(max) } | FieldType::Money { max: Some(max) }, Json::Number(n)) => {
@@ -234,8 +231,7 @@ pub async fn admit(
     zone: Option<Tz>,
     incoming: &[Incoming],
 ) -> Result<Vec<Result<Event, String>>, DbError> {
-    let mut fates: Vec<Result<(Event, Vec<RefKey>), String>> =
-        incoming.iter().map(|i| check(&runner.schema, kind, zone, i)).collect();
+    let mut fates: Vec<Result<(Event, Vec<RefKey>), String>> = incoming.iter().map(|i| check(&runner.schema, kind, zone, i)).collect();
 
     let keys: Vec<String> = fates.iter().flatten().map(|(e, _)| e.customer.to_string()).collect();
     let c = &runner.customer;
@@ -287,14 +283,7 @@ pub async fn admit(
                         };
                         e.props.insert(r.prop.clone(), value);
                     }
-                    None => {
-                        return Err(format!(
-                            "property `{}`: no {} with key `{}`",
-                            r.prop,
-                            r.table,
-                            shown(&r.key)
-                        ))
-                    }
+                    None => return Err(format!("property `{}`: no {} with key `{}`", r.prop, r.table, shown(&r.key))),
                 }
             }
             Ok(e)

@@ -2,7 +2,7 @@
 //! taken as the virtual clock passes their times, without altering the
 //! customer's tables (no index is added to them).
 //!
-//! Each events table is read in time order, in chunks of [`CHUNK`] rows
+//! Each events table is read in time order, in chunks (`Options::replay_chunk`, 50,000 rows)
 //! (`ORDER BY time, row key`, resuming after the last row read), once over
 //! the whole replay; each tick takes the rows read whose time it has
 //! passed, and the next event's time is the first row waiting. Rows
@@ -11,7 +11,7 @@
 //! the primary key answers at once. An unindexed time column costs one
 //! scan per chunk, not two per tick.
 //!
-//! [`Rescan`](super::super::Options::replay_rescan) keeps the earlier way,
+//! `Options::replay_rescan` keeps the earlier way,
 //! two queries per table and tick over `(from, now]`, to compare with.
 
 use super::{read_row, take, Source};
@@ -23,9 +23,6 @@ use camp_compiler::lower::ddl::EVENT_ROW_ID;
 use camp_compiler::templating::Value;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
-
-/// Rows read at once from one table, in time order.
-const CHUNK: i64 = 50_000;
 
 /// Rows written during the replay read at once by key.
 const NEW_ROWS: i64 = 10_000;
@@ -124,27 +121,21 @@ async fn read_chunk(runner: &Runner, source: &Source, table: &mut Table, from: D
     let id = d.quote(EVENT_ROW_ID);
     let ph = |n| d.placeholder(n);
     let (filter, mut binds) = match &table.after {
-        None => (
-            format!("{t} > {}", d.timestamp_param(&ph(1))),
-            vec![BindValue::Timestamp(from)],
-        ),
+        None => (format!("{t} > {}", d.timestamp_param(&ph(1))), vec![BindValue::Timestamp(from)]),
         Some((time, key)) => (
-            format!(
-                "({t} > {p1} OR ({t} = {p1} AND {id} > {}))",
-                ph(2),
-                p1 = d.timestamp_param(&ph(1))
-            ),
+            format!("({t} > {p1} OR ({t} = {p1} AND {id} > {}))", ph(2), p1 = d.timestamp_param(&ph(1))),
             vec![time.clone(), BindValue::Int(*key)],
         ),
     };
     binds.push(BindValue::Int(table.known_to));
+    let chunk = runner.opts.replay_chunk.max(1);
     let sql = format!(
-        "{} WHERE {filter} AND {id} <= {} ORDER BY {t}, {id} LIMIT {CHUNK}",
+        "{} WHERE {filter} AND {id} <= {} ORDER BY {t}, {id} LIMIT {chunk}",
         source.select(runner),
         ph(binds.len())
     );
     let rows = runner.store.db.rows(&sql, &binds).await?;
-    if (rows.len() as i64) < CHUNK {
+    if (rows.len() as i64) < chunk {
         table.exhausted = true;
     }
     if let Some(last) = rows.last() {
