@@ -10,7 +10,8 @@
 //!
 //! `cargo bench -p camp-runtime --bench replay` (release). Environment:
 //! `CAMP_BENCH_CUSTOMERS` (default 3000), `CAMP_BENCH_DAYS` (7),
-//! `CAMP_BENCH_COPIES` (3), `CAMP_BENCH_BACKENDS` (`sqlite,postgres`),
+//! `CAMP_BENCH_COPIES` (3), `CAMP_BENCH_EVENTS_PER_CUSTOMER` (10, over
+//! three years of history), `CAMP_BENCH_BACKENDS` (`sqlite,postgres`),
 //! `CAMP_BENCH_RESCAN` (`1`: also time the earlier replay; `0` skips it).
 
 use camp_compiler::plan;
@@ -89,9 +90,11 @@ async fn run(url: &str, label: &str, analysis: &camp_compiler::Analysis, rescan:
     let db = Database::create(url).await.expect("database");
     let customers = env("CAMP_BENCH_CUSTOMERS", 3_000);
     let started = Instant::now();
-    let stats = sample::generate(&db, &program.schema, &SampleSpec::new(customers, end), |_| {})
-        .await
-        .expect("sample data");
+    let spec = SampleSpec {
+        events_per_customer: env("CAMP_BENCH_EVENTS_PER_CUSTOMER", 10) as f64,
+        ..SampleSpec::new(customers, end)
+    };
+    let stats = sample::generate(&db, &program.schema, &spec, |_| {}).await.expect("sample data");
     println!(
         "{label}: {customers} customers, {} events in all, {campaigns} campaigns (generated in {:.1}s)",
         stats.events,

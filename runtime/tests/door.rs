@@ -70,9 +70,11 @@ async fn shop(db: &Database) -> (camp_compiler::Analysis, Recorder, Arc<Runner>)
     (analysis, recorder, Arc::new(runner))
 }
 
-/// The HTTP side of `runner` on a free port; its base URL.
-async fn serve(runner: Arc<Runner>) -> String {
-    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(now()));
+/// The HTTP side of `runner` on a free port, its clock at `now()`; its
+/// base URL and its clock.
+async fn serve(runner: Arc<Runner>) -> (String, VirtualClock) {
+    let virtual_clock = VirtualClock::new(now());
+    let clock: Arc<dyn Clock> = Arc::new(virtual_clock.clone());
     let app = router(AppState {
         runner,
         clock,
@@ -83,7 +85,7 @@ async fn serve(runner: Arc<Runner>) -> String {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    base
+    (base, virtual_clock)
 }
 
 async fn post(base: &str, body: impl Into<reqwest::Body>) -> (u16, Json) {
@@ -128,7 +130,7 @@ fn stored(cell: Option<&Raw>) -> String {
 /// bad one per rule; each answered by its index.
 async fn http_batch(db: Database) {
     let (_analysis, _recorder, runner) = shop(&db).await;
-    let base = serve(runner.clone()).await;
+    let (base, _clock) = serve(runner.clone()).await;
     let long = "가".repeat(300);
     let batch = json!([
         {"type": "cart_add", "customer": 3, "properties": {"product": 1, "price": 15_000}},
@@ -147,12 +149,13 @@ async fn http_batch(db: Database) {
         {"type": "cart_add", "customer": 987_654_321, "properties": {"product": 1, "price": 15_000}},
         {"type": "app_open", "customer": 7, "time": "2026-11-23T11:30:00+09:00", "properties": {"platform": "ios"}},
         42,
+        {"type": "app_open", "customer": 7, "time": "2026-11-23 12:10", "properties": {"platform": "ios"}},
     ]);
     let (status, reply) = post(&base, batch.to_string()).await;
     assert_eq!(status, 200, "the body was read: {reply}");
     let fates = reply["events"].as_array().expect("a fate per event");
-    assert_eq!(fates.len(), 16, "{reply}");
-    let expect: [(usize, &str); 16] = [
+    assert_eq!(fates.len(), 17, "{reply}");
+    let expect: [(usize, &str); 17] = [
         (0, ""),
         (1, "property `product`: no product with key `99999`"),
         (2, "property `price` is required"),
@@ -169,6 +172,7 @@ async fn http_batch(db: Database) {
         (13, "unknown customer"),
         (14, ""),
         (15, "an event must be a JSON object"),
+        (16, "is in the future"),
     ];
     for ((index, reason), fate) in expect.iter().zip(fates) {
         assert_eq!(fate["index"], json!(index), "{fate}");
@@ -181,8 +185,8 @@ async fn http_batch(db: Database) {
         }
     }
     assert_eq!(reply["accepted"], 4, "{reply}");
-    assert_eq!(reply["quarantined"].as_array().map(Vec::len), Some(12), "{reply}");
-    assert_eq!(reasons(&db).await.len(), 12, "each quarantined with its reason");
+    assert_eq!(reply["quarantined"].as_array().map(Vec::len), Some(13), "{reply}");
+    assert_eq!(reasons(&db).await.len(), 13, "each quarantined with its reason");
 
     // What was stored: the good ones only, times to the second, and
     // without an offset in the policy's zone (Seoul).
@@ -392,7 +396,7 @@ async fn every_rule_at_the_table_door_on_postgres() {
 /// good one does both.
 async fn journeys(db: Database) {
     let (_analysis, recorder, runner) = shop(&db).await;
-    let base = serve(runner.clone()).await;
+    let (base, clock) = serve(runner.clone()).await;
     let start = now();
     let carts = json!([
         {"type": "cart_add", "customer": 3, "properties": {"product": 1, "price": 15_000}},
@@ -404,6 +408,7 @@ async fn journeys(db: Database) {
     assert_eq!(recorder.taken().len(), 2, "both first reminders went out");
 
     let buy = start + Duration::minutes(70);
+    clock.set(buy);
     let orders = json!([
         {"type": "purchase", "customer": 3, "time": buy.to_rfc3339(), "properties": {"order_id": "가".repeat(21), "amount": 39_000}},
         {"type": "purchase", "customer": 4, "time": buy.to_rfc3339(), "properties": {"order_id": "B-4", "amount": 39_000}},

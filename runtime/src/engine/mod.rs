@@ -145,6 +145,9 @@ pub struct Runner {
     key_kind: Mutex<Option<KeyKind>>,
     /// How each lookup table stores its keys (for `ref` properties).
     table_kinds: Mutex<HashMap<String, KeyKind>>,
+    /// Per scheduled campaign, the instant (ms) before which no occurrence
+    /// can be due (`None`: none ever again).
+    schedule_hints: Mutex<HashMap<String, Option<i64>>>,
     /// Replay mode: where the replay is in each events table.
     replay: tokio::sync::Mutex<events::replay::State>,
     /// Replay mode: events up to this instant (ms) have been read.
@@ -187,6 +190,7 @@ impl Runner {
             opts,
             key_kind: Mutex::new(None),
             table_kinds: Mutex::new(HashMap::new()),
+            schedule_hints: Mutex::new(HashMap::new()),
             replay: tokio::sync::Mutex::new(events::replay::State::default()),
             replayed_to: Mutex::new(None),
             gaps: Mutex::new(HashMap::new()),
@@ -420,6 +424,16 @@ impl Runner {
     /// Lease deadline for deliveries claimed now (wall clock).
     pub fn lease_until(&self) -> i64 {
         wall_ms() + self.opts.delivery_lease_ms
+    }
+
+    pub(crate) fn schedule_hint(&self, campaign: &str) -> Option<Option<i64>> {
+        self.schedule_hints.lock().ok().and_then(|h| h.get(campaign).copied())
+    }
+
+    pub(crate) fn set_schedule_hint(&self, campaign: &str, not_before: Option<i64>) {
+        if let Ok(mut h) = self.schedule_hints.lock() {
+            h.insert(campaign.to_string(), not_before);
+        }
     }
 
     /// The policy's zone (every plan carries it): times that clients send

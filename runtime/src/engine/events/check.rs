@@ -69,14 +69,17 @@ impl Incoming {
             },
             time: match fields.get("time") {
                 None | Some(Json::Null) => Ok(now),
-                Some(Json::String(s)) => crate::binds::parse_instant_in(s, zone)
-                    .map(crate::binds::whole_second)
-                    .ok_or_else(|| {
-                        format!(
-                            "the event's time `{}` is not a time (RFC 3339, or `2026-12-01 11:00` in the policy's zone)",
-                            shown(s)
-                        )
-                    }),
+                Some(Json::String(s)) => match crate::binds::parse_instant_in(s, zone).map(crate::binds::whole_second) {
+                    None => Err(format!(
+                        "the event's time `{}` is not a time (RFC 3339, or `2026-12-01 11:00` in the policy's zone)",
+                        shown(s)
+                    )),
+                    Some(t) if t > now + chrono::Duration::minutes(5) => Err(format!(
+                        "the event's time `{}` is in the future (more than 5 minutes after the daemon's clock)",
+                        shown(s)
+                    )),
+                    Some(t) => Ok(t),
+                },
                 Some(other) => Err(format!("the event's time must be a string, found {other}")),
             },
             props: match fields.get("properties") {
