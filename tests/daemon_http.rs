@@ -201,15 +201,35 @@ async fn http(url: String, t: impl Fn(&str) -> String) {
     let started = Instant::now();
     daemon.wait_for_health(&client, &base, 200).await;
 
-    // What a broken client or a stranger may send: each refused with 400 and a reason.
+    // What a broken client or a stranger may send. A body with no event
+    // in it: 400 and why.
     let events = format!("{base}/v1/events");
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let bad: Vec<(&str, Vec<u8>)> = vec![
+    let not_events: Vec<(&str, Vec<u8>)> = vec![
         ("not JSON", b"hello".to_vec()),
         ("invalid UTF-8", vec![0xff, 0xfe, b'{', 0xc3]),
         ("a bare number", b"42".to_vec()),
         ("100,000 nested arrays", deep.into_bytes()),
+    ];
+    for (what, body) in &not_events {
+        let (status, text) = status_of(&client, &events, body.clone()).await;
+        assert_eq!(status, 400, "{what}: {text}");
+        assert!(text.contains("error"), "{what}: says why: {text}");
+        daemon.assert_running(&format!("after {what}"));
+    }
+    // Events that fail the door: 200 (the body was read), each event's
+    // fate and reason by index; a client does not retry them.
+    let bad: Vec<(&str, Vec<u8>)> = vec![
         ("an unknown event type", br#"{"type":"teleport","customer":1}"#.to_vec()),
+        ("a NUL in the type", br#"{"type":"cart\u0000add","customer":1}"#.to_vec()),
+        (
+            "a NUL in a property",
+            format!(r#"{{"type":"cart_add","customer":{customer_id},"properties":{{"product":"1\u0000","price":15000}}}}"#).into_bytes(),
+        ),
+        (
+            "a customer key that is not an integer",
+            format!(r#"{{"type":"cart_add","customer":"abc","properties":{{"product":{product_id},"price":15000}}}}"#).into_bytes(),
+        ),
         (
             "an unknown customer",
             format!(r#"{{"type":"cart_add","customer":987654321,"properties":{{"product":{product_id},"price":15000}}}}"#).into_bytes(),
@@ -230,14 +250,17 @@ async fn http(url: String, t: impl Fn(&str) -> String) {
     ];
     for (what, body) in &bad {
         let (status, text) = status_of(&client, &events, body.clone()).await;
-        assert_eq!(status, 400, "{what}: {text}");
-        assert!(text.contains("reason") || text.contains("error"), "{what}: says why: {text}");
+        assert_eq!(status, 200, "{what}: {text}");
+        let reply: serde_json::Value = serde_json::from_str(&text).expect("a JSON reply");
+        assert_eq!(reply["events"][0]["index"], 0, "{what}: {text}");
+        assert_eq!(reply["events"][0]["status"], "quarantined", "{what}: {text}");
+        assert!(reply["events"][0]["reason"].is_string(), "{what}: says why: {text}");
         daemon.assert_running(&format!("after {what}"));
     }
     let quarantine = t("quarantine");
     assert_eq!(
         count(&db, &format!("SELECT COUNT(*) FROM {quarantine}")).await,
-        bad.len() as i64,
+        (not_events.len() + bad.len()) as i64,
         "every bad event is quarantined with its reason"
     );
     let receipts = format!("{base}/v1/receipts");
@@ -257,9 +280,14 @@ async fn http(url: String, t: impl Fn(&str) -> String) {
             {{"type":"cart_add","customer":"{customer_id}","properties":{{"product":{product_id},"price":5000}}}}]"#
     );
     let (status, text) = status_of(&client, &events, good.into_bytes()).await;
-    assert_eq!(status, 202, "{text}");
+    assert_eq!(status, 200, "{text}");
     let reply: serde_json::Value = serde_json::from_str(&text).expect("a JSON reply");
     assert_eq!(reply["accepted"], 2, "{text}");
+    assert_eq!(
+        reply["events"],
+        serde_json::json!([{"index": 0, "status": "accepted"}, {"index": 1, "status": "accepted"}]),
+        "{text}"
+    );
 
     // The message lands on the file channel.
     let out = dir.path().join("push.jsonl");
@@ -302,7 +330,7 @@ async fn http(url: String, t: impl Fn(&str) -> String) {
         .text()
         .await
         .expect("metrics text");
-    assert!(metrics.contains("camp_events_quarantined_total 9"), "{metrics}");
+    assert!(metrics.contains("camp_events_quarantined_total 12"), "{metrics}");
     assert!(metrics.contains("camp_receipts_total 1"), "{metrics}");
 
     // A clean stop.
@@ -354,7 +382,7 @@ async fn the_daemon_rides_out_a_postgres_outage() {
     server.resume().expect("PostgreSQL starts again");
     daemon.wait_for_health(&client, &base, 200).await;
     let (status, text) = status_of(&client, &events, shop.cart_event()).await;
-    assert_eq!(status, 202, "{text}");
+    assert_eq!(status, 200, "{text}");
     let out = dir.path().join("push.jsonl");
     let started = Instant::now();
     while std::fs::read_to_string(&out).unwrap_or_default().lines().count() < 1 {

@@ -142,15 +142,76 @@ pub fn prop_value(value: Option<&Json>, ty: &str) -> Result<BindValue, String> {
 }
 
 /// An instant: RFC 3339, or SQLite's `2026-11-22 02:00:00[.fff]` (UTC).
+/// This reads stored times (DESIGN §3.2), where text without an offset is
+/// UTC; what clients send goes through [`parse_instant_in`].
 pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    match parse_time(text)? {
+        Written::Offset(t) => Some(t),
+        Written::Local(n) => Some(n.and_utc()),
+    }
+}
+
+/// An instant sent by a client: with an offset or `Z` as given; without
+/// one (`2026-12-01 11:00`, `2026-12-01T11:00:00`) in `zone`, the policy's
+/// zone. An ambiguous local time (the hour a clock falls back) is the
+/// earlier instant; one in a gap (the hour it springs forward) is read
+/// with the offset after the gap.
+pub fn parse_instant_in(text: &str, zone: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    match parse_time(text)? {
+        Written::Offset(t) => Some(t),
+        Written::Local(n) => match zone.from_local_datetime(&n) {
+            chrono::LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+            chrono::LocalResult::Ambiguous(a, b) => Some(a.with_timezone(&Utc).min(b.with_timezone(&Utc))),
+            chrono::LocalResult::None => {
+                let later = zone.from_local_datetime(&(n + Duration::hours(1))).earliest()?;
+                Some(later.with_timezone(&Utc) - Duration::hours(1))
+            }
+        },
+    }
+}
+
+/// An instant truncated to the whole second: how the runtime stores the
+/// times it writes (DESIGN §3.2).
+pub fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// A time as written: with an offset, or a wall-clock time without one.
+enum Written {
+    Offset(DateTime<Utc>),
+    Local(chrono::NaiveDateTime),
+}
+
+fn parse_time(text: &str) -> Option<Written> {
     let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
+        return Some(Written::Offset(t.with_timezone(&Utc)));
     }
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"]
+    // An offset without seconds, or with a space: `2026-12-01 11:00+09:00`.
+    let with_offset = [
+        "%Y-%m-%dT%H:%M%#z",
+        "%Y-%m-%d %H:%M%#z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+    ];
+    if let Some(t) = with_offset.iter().find_map(|f| DateTime::parse_from_str(text, f).ok()) {
+        return Some(Written::Offset(t.with_timezone(&Utc)));
+    }
+    // `Z` written after a time without seconds.
+    if let Some(local) = text.strip_suffix('Z').or_else(|| text.strip_suffix('z')) {
+        if let Some(n) = naive(local) {
+            return Some(Written::Offset(n.and_utc()));
+        }
+        return None;
+    }
+    naive(text).map(Written::Local)
+}
+
+fn naive(text: &str) -> Option<chrono::NaiveDateTime> {
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]
         .iter()
         .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
-        .map(|n| n.and_utc())
 }
 
 /// A timestamp as SQLite's date functions write it: UTC, a fraction only
@@ -173,6 +234,43 @@ mod tests {
         assert_eq!(sqlite_timestamp(&t), "2026-11-22 02:00:00");
         let t = parse_instant("2026-11-22 02:00:00.250").expect("parses");
         assert_eq!(sqlite_timestamp(&t), "2026-11-22 02:00:00.250");
+    }
+
+    #[test]
+    fn client_times_without_an_offset_are_in_the_policy_zone() {
+        let seoul = chrono_tz::Asia::Seoul;
+        let utc = |s: &str| parse_instant(s).expect("parses");
+        for local in [
+            "2026-12-01 11:00",
+            "2026-12-01T11:00:00",
+            "2026-12-01 11:00:00.000",
+            "2026-12-01T11:00",
+        ] {
+            assert_eq!(parse_instant_in(local, seoul), Some(utc("2026-12-01T02:00:00Z")), "{local}");
+        }
+        for given in [
+            "2026-12-01T11:00:00+09:00",
+            "2026-12-01 02:00:00Z",
+            "2026-12-01T02:00Z",
+            "2026-12-01 11:00+09:00",
+        ] {
+            assert_eq!(parse_instant_in(given, seoul), Some(utc("2026-12-01T02:00:00Z")), "{given}");
+        }
+        // Stored text without an offset is UTC.
+        assert_eq!(parse_instant("2026-12-01 11:00"), Some(utc("2026-12-01T11:00:00Z")));
+        assert_eq!(parse_instant_in("yesterday", seoul), None);
+        assert_eq!(parse_instant_in("2026-12-01 11:00Zulu", seoul), None);
+        // New York: the fall-back hour is the earlier instant, the spring gap
+        // reads with the later offset.
+        let ny = chrono_tz::America::New_York;
+        assert_eq!(parse_instant_in("2026-11-01 01:30", ny), Some(utc("2026-11-01T05:30:00Z")));
+        assert_eq!(parse_instant_in("2026-03-08 02:30", ny), Some(utc("2026-03-08T06:30:00Z")));
+    }
+
+    #[test]
+    fn whole_seconds_drop_the_fraction() {
+        let t = parse_instant("2026-12-07 05:00:14.972717749").expect("parses");
+        assert_eq!(sqlite_timestamp(&whole_second(t)), "2026-12-07 05:00:14");
     }
 
     #[test]

@@ -42,10 +42,12 @@ async fn post_events(State(s): State<AppState>, body: Bytes) -> Response {
     match events::ingest(&s.runner, s.clock.now(), &body).await {
         Ok(done) => {
             s.wake.notify_one();
-            let status = if done.accepted == 0 && !done.quarantined.is_empty() {
+            // 200 once the body is read, whatever became of each event (the
+            // answer says it by index); 400 when nothing in it is an event.
+            let status = if done.error.is_some() {
                 StatusCode::BAD_REQUEST
             } else {
-                StatusCode::ACCEPTED
+                StatusCode::OK
             };
             json_response(status, json!(done))
         }
@@ -80,7 +82,10 @@ async fn post_receipts(State(s): State<AppState>, body: Bytes) -> Response {
             Some("clicked") => Some(Receipt::Clicked),
             _ => None,
         };
-        let at = item.get("time").and_then(Json::as_str).and_then(crate::binds::parse_instant);
+        let at = item
+            .get("time")
+            .and_then(Json::as_str)
+            .and_then(|t| crate::binds::parse_instant_in(t, s.runner.zone()));
         let (Some(id), Some(what)) = (id, what) else {
             invalid.push(json!({"index": index, "reason": "needs `id` and `status` (delivered, failed or clicked)"}));
             continue;

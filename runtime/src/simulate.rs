@@ -85,11 +85,24 @@ pub async fn simulate(
     deployment: Deployment,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    progress: impl FnMut(DateTime<Utc>, &Simulation),
+) -> Result<Simulation, DbError> {
+    simulate_with(url, deployment, from, to, Options::default(), progress).await
+}
+
+/// [`simulate`] with engine options (`replay` and the store's schema are
+/// set here).
+pub async fn simulate_with(
+    url: &str,
+    deployment: Deployment,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    opts: Options,
     mut progress: impl FnMut(DateTime<Utc>, &Simulation),
 ) -> Result<Simulation, DbError> {
     let db = Database::connect(url).await?;
     let scratch = Scratch::make(&db).await?;
-    let result = run(&scratch, deployment, from, to, &mut progress).await;
+    let result = run(&scratch, deployment, from, to, opts, &mut progress).await;
     scratch.remove().await;
     db.close().await;
     result
@@ -100,13 +113,14 @@ async fn run(
     deployment: Deployment,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    opts: Options,
     progress: &mut impl FnMut(DateTime<Utc>, &Simulation),
 ) -> Result<Simulation, DbError> {
     let recorder = Recorder::default();
     let opts = Options {
         replay: true,
         schema: scratch.schema.clone(),
-        ..Options::default()
+        ..opts
     };
     let runner = Runner::start(
         scratch.db.clone(),

@@ -287,6 +287,20 @@ pub async fn scheduled(runner: &Runner, now: DateTime<Utc>) -> Result<u64, DbErr
 }
 
 async fn occurrence(runner: &Runner, plan: &Plan, now: DateTime<Utc>) -> Result<u64, DbError> {
+    // Nothing can be due before the next occurrence after the last look
+    // (the handled occurrences only move forward, whoever handles them):
+    // no query until then.
+    match runner.schedule_hint(&plan.name) {
+        Some(None) => return Ok(0),
+        Some(Some(not_before)) if ms(now) < not_before => return Ok(0),
+        _ => {}
+    }
+    let enrolled = occurrence_due(runner, plan, now).await?;
+    runner.set_schedule_hint(&plan.name, next_occurrence(plan, now).map(ms));
+    Ok(enrolled)
+}
+
+async fn occurrence_due(runner: &Runner, plan: &Plan, now: DateTime<Utc>) -> Result<u64, DbError> {
     let s = &runner.store;
     let rows =
         s.db.rows(

@@ -1,22 +1,33 @@
 //! Events in. The daemon reads each events table from a cursor over its
 //! integer row key (`lower::ddl::EVENT_ROW_ID`), in row-key order; a replay
 //! (`camp simulate`, `camp demo`) reads them by time as its virtual clock
-//! passes. `POST /v1/events` checks an event and stores it in its table,
-//! and the next read takes it like any other. An event that is malformed,
-//! of an unknown type, for an unknown customer or with a property of the
-//! wrong type is quarantined with its reason; nothing stops the daemon.
+//! passes (module [`replay`]). `POST /v1/events` checks an event and
+//! stores it in its table, and the next read takes it like any other.
+//!
+//! Every event is checked at the door against the schema, from a table or
+//! from HTTP alike: a known type, a customer key of the customer table's
+//! kind that exists, a valid time, and every property of its type (present
+//! unless nullable, enum values among the enum's, `max` bounds, `ref` keys
+//! that exist in their table, no NUL character). One that fails is
+//! quarantined with its reason and starts or advances nothing; the others
+//! of its batch go on. Nothing stops the daemon.
+
+mod check;
+pub mod replay;
 
 use super::{enroll, KeyKind, Runner, Tick};
 use crate::binds::{prop_value, BindValue, TriggerEvent};
 use crate::clock::ms;
-use crate::db::{convert, Backend, CellsExt, DbError, Key, Raw, Tx, Want};
+use crate::db::{convert, Backend, CellsExt, DbError, Raw, Tx, Want};
 use camp_compiler::lower::cond::param_type;
 use camp_compiler::lower::ddl::EVENT_ROW_ID;
 use camp_compiler::plan::deployment::{EventStorage, Field, Schema};
 use camp_compiler::templating::Value;
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{Map, Value as Json};
-use std::collections::HashSet;
+use serde_json::{json, Map, Value as Json};
+
+pub use check::Event;
+use check::{admit, Incoming};
 
 /// Rows read per transaction.
 const BATCH: i64 = 500;
@@ -79,12 +90,15 @@ impl Source {
         }
     }
 
-    fn time(&self) -> &str {
+    /// The column that holds each event's time.
+    pub fn time(&self) -> &str {
         match self {
             Source::Shared { time, .. } | Source::Own { time, .. } => time,
         }
     }
 
+    /// `SELECT` row key, customer, time, then the type and properties
+    /// column (shared table) or a column per property.
     fn select(&self, runner: &Runner) -> String {
         let d = runner.store.db.dialect();
         let q = |s: &str| d.quote(s);
@@ -119,23 +133,6 @@ impl Source {
     }
 }
 
-/// An event read from a table or received, before it is checked.
-struct Incoming {
-    origin: String,
-    event: Option<String>,
-    customer: Raw,
-    time: Option<DateTime<Utc>>,
-    props: Result<Map<String, Json>, String>,
-}
-
-/// A checked event.
-pub struct Event {
-    pub name: String,
-    pub customer: Key,
-    pub time: DateTime<Utc>,
-    pub props: Map<String, Json>,
-}
-
 /// Starts the cursor of each table never read at its current end: the
 /// daemon reacts to events from its first start on, not to history.
 pub async fn init_cursors(runner: &Runner) -> Result<(), DbError> {
@@ -166,18 +163,10 @@ pub async fn init_cursors(runner: &Runner) -> Result<(), DbError> {
 
 /// Reads and takes every new event.
 pub async fn poll(runner: &Runner, now: DateTime<Utc>) -> Result<Tick, DbError> {
-    let mut tick = Tick::default();
     if runner.opts.replay {
-        let from = runner.replayed_to().unwrap_or(ms(now));
-        if ms(now) <= from {
-            return Ok(tick);
-        }
-        for source in &runner.sources {
-            tick += replay(runner, source, from, now).await?;
-        }
-        runner.set_replayed_to(ms(now));
-        return Ok(tick);
+        return replay::poll(runner, now).await;
     }
+    let mut tick = Tick::default();
     for source in &runner.sources {
         for _ in 0..100 {
             let (read, done) = read_batch(runner, source, now).await?;
@@ -192,51 +181,7 @@ pub async fn poll(runner: &Runner, now: DateTime<Utc>) -> Result<Tick, DbError> 
 
 /// The time of the first stored event after `now` (replays).
 pub async fn next_event_time(runner: &Runner, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, DbError> {
-    let d = runner.store.db.dialect();
-    let mut best: Option<DateTime<Utc>> = None;
-    for source in &runner.sources {
-        let sql = format!(
-            "SELECT MIN({t}) FROM {} WHERE {t} > {}",
-            d.quote(source.table()),
-            d.timestamp_param(&d.placeholder(1)),
-            t = d.quote(source.time())
-        );
-        let rows = runner
-            .store
-            .db
-            .fetch(&sql, &[BindValue::Timestamp(now)], &[Want::Timestamp])
-            .await?;
-        if let Some(Value::Timestamp(t)) = rows.first().and_then(|r| r.first()) {
-            best = Some(best.map_or(*t, |b| b.min(*t)));
-        }
-    }
-    Ok(best)
-}
-
-async fn replay(runner: &Runner, source: &Source, from: i64, now: DateTime<Utc>) -> Result<Tick, DbError> {
-    let d = runner.store.db.dialect();
-    let t = d.quote(source.time());
-    let sql = format!(
-        "{} WHERE {t} > {} AND {t} <= {} ORDER BY {t}, {}",
-        source.select(runner),
-        d.timestamp_param(&d.placeholder(1)),
-        d.timestamp_param(&d.placeholder(2)),
-        d.quote(EVENT_ROW_ID)
-    );
-    let rows = runner
-        .store
-        .db
-        .rows(
-            &sql,
-            &[BindValue::Timestamp(crate::clock::from_ms(from)), BindValue::Timestamp(now)],
-        )
-        .await?;
-    let kind = runner.key_kind().await?;
-    let mut tx = runner.store.db.begin().await?;
-    let incoming: Vec<(i64, Incoming)> = rows.iter().filter_map(|r| Some((r.int(0)?, read_row(source, r)))).collect();
-    let tick = take(runner, &mut tx, kind, now, incoming).await?;
-    tx.commit().await?;
-    Ok(tick)
+    replay::next_event_time(runner, now).await
 }
 
 /// One batch from the cursor, in one transaction with the cursor's move.
@@ -279,16 +224,16 @@ async fn read_batch(runner: &Runner, source: &Source, now: DateTime<Utc>) -> Res
             break;
         }
         let incoming = read_row(source, row);
-        if let Some(t) = incoming.time {
+        if let Ok(t) = incoming.time {
             if t > now && t <= now + Duration::days(1) {
                 // Not yet: events later than now are invisible.
                 break;
             }
         }
-        taken.push((id, incoming));
+        taken.push(incoming);
         expected = id + 1;
     }
-    let new_last = taken.last().map(|(id, _)| *id).unwrap_or(last);
+    let new_last = if taken.is_empty() { last } else { expected - 1 };
     let tick = take(runner, &mut tx, kind, now, taken).await?;
     tx.execute(
         &format!("UPDATE {} SET last_id = {} WHERE source = {}", s.t.cursors, s.ph(1), s.ph(2)),
@@ -312,6 +257,8 @@ fn gap_expired(runner: &Runner, table: &str, expected: i64) -> bool {
     }
 }
 
+/// An events table's row, before it is checked. Text without an offset in
+/// a table is UTC (DESIGN §3.2).
 fn read_row(source: &Source, row: &[Raw]) -> Incoming {
     let origin = format!("{}#{}", source.table(), row.int(0).unwrap_or(0));
     let customer = row.get(1).cloned().unwrap_or(Raw::Null);
@@ -319,8 +266,18 @@ fn read_row(source: &Source, row: &[Raw]) -> Incoming {
         Some(Raw::Timestamp(t)) => Some(*t),
         Some(Raw::Text(s)) => crate::binds::parse_instant(s),
         _ => None,
+    }
+    .ok_or_else(|| "the event has no valid time".to_string());
+    let shown = |raw: Option<&Raw>| match raw {
+        None | Some(Raw::Null) => Json::Null,
+        Some(Raw::Int(n)) => Json::from(*n),
+        Some(Raw::Float(f)) => Json::from(*f),
+        Some(Raw::Bool(b)) => Json::from(*b),
+        Some(Raw::Text(s)) => Json::from(s.clone()),
+        Some(Raw::Timestamp(t)) => Json::from(t.to_rfc3339()),
+        Some(Raw::Date(d)) => Json::from(d.to_string()),
     };
-    match source {
+    let (event, props, shown_props) = match source {
         Source::Shared { .. } => {
             let event = row.text(3);
             let props = match row.get(4) {
@@ -333,13 +290,7 @@ fn read_row(source: &Source, row: &[Raw]) -> Incoming {
                 Some(Raw::Null) | None => Ok(Map::new()),
                 Some(other) => Err(format!("the properties are not JSON text: {other:?}")),
             };
-            Incoming {
-                origin,
-                event,
-                customer,
-                time,
-                props,
-            }
+            (event, props, shown(row.get(4)))
         }
         Source::Own { event, props, .. } => {
             let mut map = Map::new();
@@ -350,17 +301,34 @@ fn read_row(source: &Source, row: &[Raw]) -> Incoming {
                     Ok(v) => {
                         map.insert(p.name.clone(), json_of(v));
                     }
-                    Err(e) => problem = Some(format!("property `{}`: {e}", p.name)),
+                    Err(e) => problem = problem.or(Some(format!("property `{}`: {e}", p.name))),
                 }
             }
-            Incoming {
-                origin,
-                event: Some(event.clone()),
-                customer,
-                time,
-                props: problem.map_or(Ok(map), Err),
-            }
+            let shown_props = Json::Object(
+                props
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.name.clone(), shown(row.get(3 + i))))
+                    .collect(),
+            );
+            (Some(event.clone()), problem.map_or(Ok(map), Err), shown_props)
         }
+    };
+    let payload = json!({
+        "type": event,
+        "customer": shown(row.get(1)),
+        "time": shown(row.get(2)),
+        "properties": shown_props,
+    })
+    .to_string();
+    Incoming {
+        origin,
+        event,
+        customer,
+        time,
+        props,
+        payload,
+        shape: None,
     }
 }
 
@@ -376,93 +344,22 @@ pub fn json_of(value: Value) -> Json {
     }
 }
 
-/// Checks an event against the schema (not yet the customer).
-fn check(schema: &Schema, incoming: &Incoming) -> Result<Event, String> {
-    let name = incoming.event.clone().ok_or("the event has no type")?;
-    let Some(model) = schema.event(&name) else {
-        return Err(format!("unknown event type `{}`", crate::logging::mask(&name)));
-    };
-    let customer = match &incoming.customer {
-        Raw::Int(n) => Key::Int(*n),
-        Raw::Text(s) if !s.trim().is_empty() => Key::Text(s.clone()),
-        _ => return Err("the event has no customer key".into()),
-    };
-    let time = incoming.time.ok_or("the event has no valid time")?;
-    let props = incoming.props.clone()?;
-    let mut kept = Map::new();
-    for p in &model.props {
-        let value = props.get(&p.name);
-        if let Err(found) = prop_value(value, param_type(&p.ty)) {
-            return Err(format!(
-                "property `{}` should be {}, found {}",
-                p.name,
-                param_type(&p.ty),
-                crate::logging::mask(&found)
-            ));
-        }
-        if let Some(v) = value {
-            kept.insert(p.name.clone(), v.clone());
-        }
-    }
-    Ok(Event {
-        name,
-        customer,
-        time,
-        props: kept,
-    })
-}
-
-/// The keys among `keys` that are customers.
-async fn existing(runner: &Runner, tx: &mut Tx, kind: KeyKind, keys: &[String]) -> Result<HashSet<String>, DbError> {
-    if keys.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let d = runner.store.db.dialect();
-    let c = &runner.customer;
-    let sql = format!(
-        "SELECT {k} FROM {} WHERE {k} IN {}",
-        d.quote(&c.source),
-        runner.store.sql.json_list(&runner.store.ph(1), kind == KeyKind::Int),
-        k = d.quote(&c.key)
-    );
-    // Where keys are integers, a key that is not one is nobody (and would
-    // fail PostgreSQL's cast for the whole batch).
-    let refs: Vec<&str> = keys
-        .iter()
-        .map(String::as_str)
-        .filter(|k| kind == KeyKind::Text || k.parse::<i64>().is_ok())
-        .collect();
-    if refs.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let rows = tx.rows(&sql, &[runner.key_list(kind, &refs)]).await?;
-    Ok(rows.iter().filter_map(|r| r.text(0)).collect())
-}
-
 /// Checks and takes events: quarantine, enrollments, conversions.
-async fn take(runner: &Runner, tx: &mut Tx, kind: KeyKind, now: DateTime<Utc>, incoming: Vec<(i64, Incoming)>) -> Result<Tick, DbError> {
+async fn take(runner: &Runner, tx: &mut Tx, kind: KeyKind, now: DateTime<Utc>, incoming: Vec<Incoming>) -> Result<Tick, DbError> {
     let mut tick = Tick::default();
     if incoming.is_empty() {
         return Ok(tick);
     }
-    let mut checked = Vec::new();
-    for (_, inc) in incoming {
-        match check(&runner.schema, &inc) {
-            Ok(e) => checked.push((inc, e)),
+    let fates = admit(runner, tx, kind, None, &incoming).await?;
+    for (inc, fate) in incoming.iter().zip(fates) {
+        let e = match fate {
+            Ok(e) => e,
             Err(reason) => {
                 tick.quarantined += 1;
-                quarantine(runner, tx, now, &inc.origin, &format!("{:?}", inc.customer), &reason).await?;
+                quarantine(runner, tx, now, &inc.origin, &inc.payload, &reason).await?;
+                continue;
             }
-        }
-    }
-    let keys: Vec<String> = checked.iter().map(|(_, e)| e.customer.to_string()).collect();
-    let known = existing(runner, tx, kind, &keys).await?;
-    for (inc, e) in checked {
-        if !known.contains(&e.customer.to_string()) {
-            tick.quarantined += 1;
-            quarantine(runner, tx, now, &inc.origin, &e.customer.to_string(), "unknown customer").await?;
-            continue;
-        }
+        };
         tick.events += 1;
         let key = runner.key(kind, &e.customer.to_string());
         let trigger = TriggerEvent {
@@ -476,6 +373,15 @@ async fn take(runner: &Runner, tx: &mut Tx, kind: KeyKind, now: DateTime<Utc>, i
     Ok(tick)
 }
 
+/// Text as PostgreSQL can hold it: a NUL character written `\0`.
+fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\\0"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 pub async fn quarantine(
     runner: &Runner,
     tx: &mut Tx,
@@ -484,7 +390,8 @@ pub async fn quarantine(
     payload: &str,
     reason: &str,
 ) -> Result<(), DbError> {
-    tracing::warn!(origin, reason = %crate::logging::mask(reason), "event quarantined");
+    let (origin, payload, reason) = (without_nul(origin), without_nul(payload), without_nul(reason));
+    tracing::warn!(origin = %origin, reason = %crate::logging::mask(&reason), "event quarantined");
     let s = &runner.store;
     let payload: String = payload.chars().take(65_536).collect();
     tx.execute(
@@ -498,9 +405,9 @@ pub async fn quarantine(
         ),
         &[
             BindValue::Int(ms(now)),
-            BindValue::Text(origin.to_string()),
+            BindValue::Text(origin.into_owned()),
             BindValue::Text(payload),
-            BindValue::Text(reason.to_string()),
+            BindValue::Text(reason.into_owned()),
         ],
     )
     .await?;
@@ -512,6 +419,12 @@ pub async fn quarantine(
 pub struct Ingested {
     pub accepted: usize,
     pub quarantined: Vec<Rejected>,
+    /// Each event's fate, in input order.
+    pub events: Vec<Fate>,
+    /// Set when nothing in the body is an event (not JSON, or no JSON
+    /// object in it): HTTP answers 400.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -520,131 +433,120 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// What became of one event of a body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Fate {
+    pub index: usize,
+    /// `accepted` or `quarantined`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Ingested {
+    fn accept(&mut self, index: usize) {
+        self.accepted += 1;
+        self.events.push(Fate {
+            index,
+            status: "accepted",
+            reason: None,
+        });
+    }
+
+    fn reject(&mut self, index: usize, reason: &str) {
+        self.quarantined.push(Rejected {
+            index,
+            reason: reason.to_string(),
+        });
+        self.events.push(Fate {
+            index,
+            status: "quarantined",
+            reason: Some(reason.to_string()),
+        });
+    }
+}
+
 /// Checks the events of a JSON body (one object or an array) and stores
-/// the good ones in their tables; the rest go to quarantine.
+/// the good ones in their tables; the rest go to quarantine. Only a
+/// database that does not answer is an error: whatever the body holds,
+/// each event is answered by its index.
 pub async fn ingest(runner: &Runner, now: DateTime<Utc>, body: &[u8]) -> Result<Ingested, DbError> {
     let mut out = Ingested::default();
     let kind = runner.key_kind().await?;
+    let zone = runner.zone();
+    let now = crate::binds::whole_second(now);
     let mut tx = runner.store.db.begin().await?;
+    let not_events = |reason: String| (String::from_utf8_lossy(body).into_owned(), reason);
     let items = match serde_json::from_slice::<Json>(body) {
-        Ok(Json::Array(items)) => items,
-        Ok(item @ Json::Object(_)) => vec![item],
-        Ok(_) => {
-            reject(
-                runner,
-                &mut tx,
-                now,
-                &mut out,
-                0,
-                &String::from_utf8_lossy(body),
-                "the body must be an event object or an array of them",
-            )
-            .await?;
+        Ok(Json::Array(items)) => Ok(items),
+        Ok(item @ Json::Object(_)) => Ok(vec![item]),
+        Ok(_) => Err(not_events("the body must be an event object or an array of them".into())),
+        Err(e) => Err(not_events(format!("the body is not JSON: {e}"))),
+    };
+    let items = match items {
+        Ok(items) => items,
+        Err((payload, reason)) => {
+            quarantine(runner, &mut tx, now, "http", &payload, &reason).await?;
+            runner.metrics.events(0, 1, 0);
             tx.commit().await?;
-            return Ok(out);
-        }
-        Err(e) => {
-            reject(
-                runner,
-                &mut tx,
-                now,
-                &mut out,
-                0,
-                &String::from_utf8_lossy(body),
-                &format!("the body is not JSON: {e}"),
-            )
-            .await?;
-            tx.commit().await?;
+            out.reject(0, &reason);
+            out.error = Some(reason);
             return Ok(out);
         }
     };
-    let mut good = Vec::new();
-    for (index, item) in items.iter().enumerate() {
-        let incoming = Incoming {
-            origin: "http".to_string(),
-            event: item.get("type").and_then(Json::as_str).map(str::to_string),
-            customer: match item.get("customer") {
-                Some(Json::Number(n)) => n.as_i64().map(Raw::Int).unwrap_or(Raw::Null),
-                Some(Json::String(s)) => match (kind, s.trim().parse::<i64>()) {
-                    (KeyKind::Int, Ok(n)) => Raw::Int(n),
-                    _ => Raw::Text(s.clone()),
-                },
-                _ => Raw::Null,
-            },
-            time: match item.get("time") {
-                None | Some(Json::Null) => Some(now),
-                Some(Json::String(s)) => crate::binds::parse_instant(s),
-                Some(_) => None,
-            },
-            props: match item.get("properties") {
-                None | Some(Json::Null) => Ok(Map::new()),
-                Some(Json::Object(m)) => Ok(m.clone()),
-                Some(_) => Err("`properties` must be a JSON object".to_string()),
-            },
+    let incoming: Vec<Incoming> = items.iter().map(|item| Incoming::of_json(item, now, zone)).collect();
+    let fates = admit(runner, &mut tx, kind, Some(zone), &incoming).await?;
+    for (index, (inc, fate)) in incoming.iter().zip(fates).enumerate() {
+        let refused = match fate {
+            Ok(e) => store_event(runner, &mut tx, kind, &e).await?,
+            Err(reason) => Some(reason),
         };
-        let checked = check(&runner.schema, &incoming).and_then(|e| {
-            if e.time > now + Duration::minutes(5) {
-                Err("the event's time is in the future".to_string())
-            } else {
-                Ok(e)
+        match refused {
+            None => out.accept(index),
+            Some(reason) => {
+                quarantine(runner, &mut tx, now, "http", &inc.payload, &reason).await?;
+                runner.metrics.events(0, 1, 0);
+                out.reject(index, &reason);
             }
-        });
-        match checked {
-            Ok(e) => good.push((index, item, e)),
-            Err(reason) => reject(runner, &mut tx, now, &mut out, index, &item.to_string(), &reason).await?,
         }
-    }
-    let keys: Vec<String> = good.iter().map(|(_, _, e)| e.customer.to_string()).collect();
-    let known = existing(runner, &mut tx, kind, &keys).await?;
-    for (index, item, e) in good {
-        if !known.contains(&e.customer.to_string()) {
-            reject(runner, &mut tx, now, &mut out, index, &item.to_string(), "unknown customer").await?;
-            continue;
-        }
-        store_event(runner, &mut tx, kind, &e).await?;
-        out.accepted += 1;
     }
     tx.commit().await?;
+    if !items.is_empty() && !items.iter().any(Json::is_object) {
+        out.error = Some("nothing in the body is an event object".into());
+    }
     Ok(out)
 }
 
-async fn reject(
-    runner: &Runner,
-    tx: &mut Tx,
-    now: DateTime<Utc>,
-    out: &mut Ingested,
-    index: usize,
-    payload: &str,
-    reason: &str,
-) -> Result<(), DbError> {
-    quarantine(runner, tx, now, "http", payload, reason).await?;
-    runner.metrics.events(0, 1, 0);
-    out.quarantined.push(Rejected {
-        index,
-        reason: reason.to_string(),
-    });
-    Ok(())
-}
-
-/// Writes a checked event into the table the schema keeps it in.
-async fn store_event(runner: &Runner, tx: &mut Tx, kind: KeyKind, e: &Event) -> Result<(), DbError> {
+/// Writes a checked event into the table the schema keeps it in. `Some`
+/// with the database's reason when it refuses the row (a value its column
+/// cannot hold): the event is quarantined and the batch goes on. A
+/// database that does not answer is an error.
+async fn store_event(runner: &Runner, tx: &mut Tx, kind: KeyKind, e: &Event) -> Result<Option<String>, DbError> {
     let d = runner.store.db.dialect();
     let q = |s: &str| d.quote(s);
     let key = runner.key(kind, &e.customer.to_string()).bind();
     let Some(model) = runner.schema.event(&e.name) else {
-        return Ok(());
+        return Ok(Some(format!("unknown event type `{}`", e.name)));
     };
+    let time = BindValue::Timestamp(crate::binds::whole_second(e.time));
     let (table, columns, values): (String, Vec<String>, Vec<BindValue>) = match (&model.storage, &runner.schema.events_table) {
-        (EventStorage::Shared, Some(t)) => (
-            t.source.clone(),
-            vec![q(&t.customer_column), q(&t.type_column), q(&t.time_column), q(&t.props_column)],
-            vec![
-                key,
-                BindValue::Text(e.name.clone()),
-                BindValue::Timestamp(e.time),
-                BindValue::Json(Json::Object(e.props.clone())),
-            ],
-        ),
+        (EventStorage::Shared, Some(t)) => {
+            let mut props = e.props.clone();
+            for p in &model.props {
+                // Timestamps in the JSON as the backend's own functions
+                // compare them (SQLite: `2026-11-22 02:00:00`).
+                if let (Some(Json::String(text)), "timestamp") = (props.get(&p.name), param_type(&p.ty)) {
+                    if let (Some(t), Backend::Sqlite) = (crate::binds::parse_instant(text), runner.store.db.backend()) {
+                        props.insert(p.name.clone(), Json::from(crate::binds::sqlite_timestamp(&t)));
+                    }
+                }
+            }
+            (
+                t.source.clone(),
+                vec![q(&t.customer_column), q(&t.type_column), q(&t.time_column), q(&t.props_column)],
+                vec![key, BindValue::Text(e.name.clone()), time, BindValue::Json(Json::Object(props))],
+            )
+        }
         (
             EventStorage::Own {
                 source,
@@ -654,7 +556,7 @@ async fn store_event(runner: &Runner, tx: &mut Tx, kind: KeyKind, e: &Event) -> 
             _,
         ) => {
             let mut columns = vec![q(customer_column), q(time_column)];
-            let mut values = vec![key, BindValue::Timestamp(e.time)];
+            let mut values = vec![key, time];
             for p in &model.props {
                 columns.push(q(&p.name));
                 let ty = param_type(&p.ty);
@@ -665,7 +567,7 @@ async fn store_event(runner: &Runner, tx: &mut Tx, kind: KeyKind, e: &Event) -> 
             }
             (source.clone(), columns, values)
         }
-        (EventStorage::Shared, None) => return Ok(()),
+        (EventStorage::Shared, None) => return Ok(Some("the schema has no events table for this event".into())),
     };
     let placeholders: Vec<String> = (1..=values.len()).map(|i| d.placeholder(i)).collect();
     let sql = format!(
@@ -674,6 +576,27 @@ async fn store_event(runner: &Runner, tx: &mut Tx, kind: KeyKind, e: &Event) -> 
         columns.join(", "),
         placeholders.join(", ")
     );
-    tx.execute(&sql, &values).await?;
-    Ok(())
+    // A refused row must not abort the transaction (PostgreSQL fails every
+    // statement after an error until a rollback): each insert under a
+    // savepoint. That the rollback to it works shows the database is up.
+    tx.execute("SAVEPOINT camp_event", &[]).await?;
+    match tx.execute(&sql, &values).await {
+        Ok(_) => {
+            tx.execute("RELEASE SAVEPOINT camp_event", &[]).await?;
+            Ok(None)
+        }
+        Err(refused) => match tx.execute("ROLLBACK TO SAVEPOINT camp_event", &[]).await {
+            Ok(_) => {
+                tx.execute("RELEASE SAVEPOINT camp_event", &[]).await?;
+                let why = refused.to_string();
+                let first = why
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("the database refused a query: ");
+                Ok(Some(format!("the database refused the event: {first}")))
+            }
+            Err(_) => Err(refused),
+        },
+    }
 }

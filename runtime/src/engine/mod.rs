@@ -37,6 +37,13 @@ pub struct Options {
     /// Events are read by time (a replay on a virtual clock) rather than
     /// by row key from a cursor.
     pub replay: bool,
+    /// Replays only: ask each events table at every tick for the events of
+    /// `(from, now]` and for the next event's time, as camp did before it
+    /// read each table once in time order. Slow without an index on the
+    /// time column; kept to compare with (`benches/replay.rs`, tests).
+    pub replay_rescan: bool,
+    /// Replays only: rows read at once from an events table, in time order.
+    pub replay_chunk: i64,
     /// Tries of a delivery before it is dead-lettered.
     pub max_tries: i64,
     /// How long a daemon's registration lives without renewal (wall
@@ -53,6 +60,8 @@ impl Default for Options {
         Options {
             batch: 1_000,
             replay: false,
+            replay_rescan: false,
+            replay_chunk: 50_000,
             max_tries: 5,
             daemon_ttl_ms: 10_000,
             schema: crate::store::SCHEMA.to_string(),
@@ -213,6 +222,13 @@ pub struct Runner {
     pub id: DaemonId,
     pub opts: Options,
     key_kind: Mutex<Option<KeyKind>>,
+    /// How each lookup table stores its keys (for `ref` properties).
+    table_kinds: Mutex<HashMap<String, KeyKind>>,
+    /// Per scheduled campaign, the instant (ms) before which no occurrence
+    /// can be due (`None`: none ever again).
+    schedule_hints: Mutex<HashMap<String, Option<i64>>>,
+    /// Replay mode: where the replay is in each events table.
+    replay: tokio::sync::Mutex<events::replay::State>,
     /// Replay mode: events up to this instant (ms) have been read.
     replayed_to: Mutex<Option<i64>>,
     /// PostgreSQL: when a gap in an events table's keys was first seen.
@@ -275,6 +291,9 @@ impl Runner {
             id,
             opts,
             key_kind: Mutex::new(None),
+            table_kinds: Mutex::new(HashMap::new()),
+            schedule_hints: Mutex::new(HashMap::new()),
+            replay: tokio::sync::Mutex::new(events::replay::State::default()),
             replayed_to: Mutex::new(None),
             gaps: Mutex::new(HashMap::new()),
             unmarked: Mutex::new(Vec::new()),
@@ -538,6 +557,22 @@ impl Runner {
     /// itself lasts as long as the registration).
     pub fn lease_until(&self) -> i64 {
         self.registration.until()
+    }
+
+    pub(crate) fn schedule_hint(&self, campaign: &str) -> Option<Option<i64>> {
+        self.schedule_hints.lock().ok().and_then(|h| h.get(campaign).copied())
+    }
+
+    pub(crate) fn set_schedule_hint(&self, campaign: &str, not_before: Option<i64>) {
+        if let Ok(mut h) = self.schedule_hints.lock() {
+            h.insert(campaign.to_string(), not_before);
+        }
+    }
+
+    /// The policy's zone (every plan carries it): times that clients send
+    /// without an offset are in it.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        quiet::zone(None, self.current.first().map_or("Asia/Seoul", |p| p.zone.as_str()))
     }
 
     pub fn replayed_to(&self) -> Option<i64> {
