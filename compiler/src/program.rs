@@ -46,6 +46,7 @@ impl<'a> Program<'a> {
                     Item::Campaign(c) => {
                         campaigns.insert(c.name.name.as_str(), (id, c));
                     }
+                    Item::AlimtalkTemplate(_) => {}
                 }
             }
         }

@@ -7,7 +7,7 @@ use super::{indexes, Dialect, Param, Query};
 use crate::program::Program;
 use crate::schema::{EventModel, FieldModel};
 use crate::types::FieldType;
-use camp_grammar::ast::{self, CampaignItem, Expr, ExprKind, MessagePart, Step, StepKind, TemplateSegment, TriggerKind, WindowKind};
+use camp_grammar::ast::{self, CampaignItem, Expr, ExprKind, Step, StepKind, TemplateSegment, TriggerKind, WindowKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -348,11 +348,7 @@ fn message_columns(program: &Program, trigger: Option<&EventModel>, names: &[&st
     for name in names {
         let Some(message) = program.messages.get(*name) else { continue };
         for part in &message.parts {
-            let templates: Vec<&ast::Template> = match part {
-                MessagePart::Body(t) | MessagePart::Subject(t) | MessagePart::Title(t) | MessagePart::Image(t) => vec![t],
-                MessagePart::Button { label, url, .. } => vec![label, url],
-                MessagePart::TemplateCode(_) => vec![],
-            };
+            let templates: Vec<&ast::Template> = part.templates();
             for t in templates {
                 for seg in &t.segments {
                     if let TemplateSegment::Placeholder(p) = seg {

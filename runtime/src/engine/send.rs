@@ -230,7 +230,7 @@ async fn render(
         }
     };
     let values = message.values(row.iter().map(|(p, v)| (p.as_str(), v.clone())));
-    let rendered = match message.render(&values, contact.zone.as_deref()) {
+    let rendered = match message.render_on(&c.channel, &values, contact.zone.as_deref()) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e.to_string())),
     };
@@ -253,6 +253,9 @@ async fn render(
         image: rendered.image.as_deref(),
         template_code: rendered.template_code.as_deref(),
         buttons: &rendered.buttons,
+        format: rendered.format.as_deref(),
+        items: &rendered.items,
+        cards: &rendered.cards,
         created_at: now.to_rfc3339(),
     };
     Ok(serde_json::to_string(&payload).map_err(|e| e.to_string()))
@@ -276,6 +279,12 @@ struct Payload<'a> {
     image: Option<&'a str>,
     template_code: Option<&'a str>,
     buttons: &'a [camp_compiler::templating::RenderedButton],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    items: &'a [camp_compiler::templating::RenderedButton],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    cards: &'a [camp_compiler::templating::RenderedCard],
     created_at: String,
 }
 
