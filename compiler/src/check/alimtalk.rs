@@ -124,7 +124,7 @@ fn mismatch(
         file,
         span,
         format!(
-            "the {what} of `{}` differs from alimtalk template `{}`",
+            "`{}` differs from alimtalk template `{}` in its {what}",
             message.name.name, code.value
         ),
         format!("the template has {expected} here"),
@@ -194,18 +194,23 @@ fn matches(source: &str, pattern: &Template, message: &Template) -> Result<(), (
     let (mut a, mut u) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     let mut furthest = (0usize, 0usize);
+    // The first difference: just after the furthest fixed character that
+    // matched (a slot's fill is never "the difference").
     while u < units.len() {
-        if u >= furthest.1 {
-            furthest = (a, u);
-        }
         match atoms.get(a) {
             Some(Atom::Slot) => {
                 star = Some((a, u));
                 a += 1;
+                if u >= furthest.1 {
+                    furthest = (a, u);
+                }
             }
             Some(Atom::Char(c)) if units[u].0 == Unit::Char(*c) => {
                 a += 1;
                 u += 1;
+                if u > furthest.1 {
+                    furthest = (a, u);
+                }
             }
             _ => match star {
                 Some((sa, su)) => {
@@ -224,7 +229,6 @@ fn matches(source: &str, pattern: &Template, message: &Template) -> Result<(), (
         if a == atoms.len() {
             return Ok(());
         }
-        furthest = (a, units.len());
     }
     let (fa, fu) = furthest;
     let span = units
