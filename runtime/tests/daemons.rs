@@ -1,7 +1,7 @@
 //! Several daemons on one PostgreSQL, ticking together on a virtual clock:
 //! three ad campaigns due at the same instant for the same customers, a
-//! policy cap of 2 ads a day and 1 SMS a day, fallbacks from friendtalk to
-//! SMS. No send is recorded or delivered twice and no cap is exceeded.
+//! policy cap of 2 ads a day and 1 SMS a day, the law's one brand message
+//! a day, fallbacks from friendtalk to SMS. No send is recorded or delivered twice and no cap is exceeded.
 
 mod support;
 
@@ -20,7 +20,7 @@ use support::t;
 const FLASH: &str = r##"
 campaign flash_a {
   kind ad
-  channel friendtalk
+  channel lms
   trigger at 2026-12-04 12:00
   audience customer.marketing_consent
   priority 5

@@ -290,7 +290,7 @@ async fn bad_events_are_quarantined_and_the_rest_taken() {
 const RANKED: &str = r##"
 campaign ranked_low {
   kind ad
-  channel friendtalk
+  channel lms
   trigger at 2026-12-01 12:00
   audience customer.marketing_consent
   priority 1
@@ -299,7 +299,7 @@ campaign ranked_low {
 
 campaign ranked_mid {
   kind ad
-  channel friendtalk
+  channel lms
   trigger at 2026-12-01 12:00
   audience customer.marketing_consent
   priority 2
@@ -308,7 +308,7 @@ campaign ranked_mid {
 
 campaign ranked_high {
   kind ad
-  channel friendtalk
+  channel lms
   trigger at 2026-12-01 12:00
   audience customer.marketing_consent
   priority 9
