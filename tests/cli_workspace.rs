@@ -150,11 +150,18 @@ fn ads_on_a_provider_channel_need_a_certified_sender() {
     let dir = shop_without_toml("certified");
     let channel = |name: &str, kind: &str, certified: bool| {
         let extra = if certified { "certified = true\n" } else { "" };
-        let url = if kind == "webhook" { "url = \"http://127.0.0.1:1/x\"\n" } else { "" };
+        let url = if kind == "webhook" {
+            "url = \"http://127.0.0.1:1/x\"\n"
+        } else {
+            ""
+        };
         format!("[channels.{name}]\ntype = \"{kind}\"\n{url}{extra}\n")
     };
     // Every provider channel certified: clean.
-    let certified = ["sms", "lms", "brand"].iter().map(|c| channel(c, "webhook", true)).collect::<String>()
+    let certified = ["sms", "lms", "brand"]
+        .iter()
+        .map(|c| channel(c, "webhook", true))
+        .collect::<String>()
         + &channel("alimtalk", "webhook", false);
     std::fs::write(dir.join("camp.toml"), &certified).expect("write");
     let o = camp(&["check", "--format", "json"], &dir);

@@ -90,10 +90,7 @@ pub struct PolicyModel {
 impl PolicyModel {
     /// The opt-out text a channel's own rule gives, if any.
     pub fn optout_for(&self, channel: &str) -> Option<&str> {
-        self.optout_by_channel
-            .iter()
-            .find(|(c, _)| c == channel)
-            .map(|(_, t)| t.as_str())
+        self.optout_by_channel.iter().find(|(c, _)| c == channel).map(|(_, t)| t.as_str())
     }
 
     /// The opt-out text sent on a channel: its own, else the policy's.

@@ -82,7 +82,10 @@ fn each_channel_renders_its_own_optout_and_buttons_become_lines_without_buttons(
     let values = Values::new();
 
     let on_brand = message.render_on("brand", &values, None).expect("renders");
-    assert_eq!(on_brand.body, "(광고) 캠프샵 02-1234-5678\n이번 주 새 상품을 모았어요.\n채널 차단으로 수신거부");
+    assert_eq!(
+        on_brand.body,
+        "(광고) 캠프샵 02-1234-5678\n이번 주 새 상품을 모았어요.\n채널 차단으로 수신거부"
+    );
     assert_eq!(on_brand.buttons.len(), 1, "brand takes buttons");
 
     let on_lms = message.render_on("lms", &values, None).expect("renders");

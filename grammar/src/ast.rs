@@ -290,7 +290,11 @@ pub enum PolicyItem {
     Sender(StringLit),
     Optout(StringLit),
     /// `optout ".." for channel brand`: the opt-out text on one channel.
-    ChannelOptout { text: StringLit, channel: Ident, span: Span },
+    ChannelOptout {
+        text: StringLit,
+        channel: Ident,
+        span: Span,
+    },
     QuietHours(QuietHours),
     Cap(Cap),
     /// `lifecycle new 30d active 1.5 at_risk 3 single_active 90d single_at_risk 180d`:

@@ -278,10 +278,7 @@ fn describe(rule: Rule) -> Describe {
         Rule::format_part => starts("`format text`", &["format"]),
         Rule::item_part => starts("`item \"text\" -> \"url\"`", &["item"]),
         Rule::card_part => starts("`card { .. }`", &["card"]),
-        Rule::card_entry => starts(
-            "a card part (a text, `title`, `image` or `button`)",
-            &["title", "image", "button"],
-        ),
+        Rule::card_entry => starts("a card part (a text, `title`, `image` or `button`)", &["title", "image", "button"]),
         Rule::alimtalk_template => item("`alimtalk template \"CODE\" { .. }`", &["alimtalk"]),
         Rule::subject_part => starts("`subject \"..\"`", &["subject"]),
         Rule::title_part => starts("`title \"..\"`", &["title"]),

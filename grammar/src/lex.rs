@@ -102,7 +102,9 @@ pub(crate) fn item_header_at(src: &str, at: usize) -> bool {
         if kw == "alimtalk" {
             // `alimtalk template "CODE" {`
             return trimmed.len() < after.len()
-                && trimmed.strip_prefix("template").is_some_and(|t| t.trim_start_matches(blanks).starts_with('"'));
+                && trimmed
+                    .strip_prefix("template")
+                    .is_some_and(|t| t.trim_start_matches(blanks).starts_with('"'));
         }
         if trimmed.len() == after.len() {
             return false; // `segments`, not `segment x`

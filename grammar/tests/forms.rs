@@ -96,9 +96,15 @@ fn precedence() {
             "did a where x > 1 or y in (1, 2) and not z == 3 at least 2 times within 7d and customer.p > 1",
             "(and (did a where (or (> x 1) (and (in y [1 2]) (not (== z 3)))) at-least 2 within 7d) (> customer.p 1))",
         ),
-        ("did a where x > 1 and customer.p > 1", "(and (did a where (> x 1)) (> customer.p 1))"),
+        (
+            "did a where x > 1 and customer.p > 1",
+            "(and (did a where (> x 1)) (> customer.p 1))",
+        ),
         ("did a where x > 1 and vip", "(and (did a where (> x 1)) vip)"),
-        ("did a where x > 1 and did b where y > 2 and z > 3", "(and (did a where (> x 1)) (did b where (and (> y 2) (> z 3))))"),
+        (
+            "did a where x > 1 and did b where y > 2 and z > 3",
+            "(and (did a where (> x 1)) (did b where (and (> y 2) (> z 3))))",
+        ),
         ("days since last a + 1 > 2", "(> ((days-since (last a)) + 1) 2)"),
         ("count(e where a or b) > 0", "(> (count e where (or a b)) 0)"),
         ("1_000_000 < 2.5", "(< 1000000 2.5)"),

@@ -456,10 +456,12 @@ fn customer_zone(program: &Program, row: &[(String, Value)]) -> Option<String> {
 
 fn render_one(message: &CompiledMessage, channel: Channel, row: &[(String, Value)], zone: Option<&str>) -> Result<Preview, DryRunError> {
     let values = message.values(row.iter().map(|(p, v)| (p.as_str(), v.clone())));
-    let rendered = message.render_on(channel.name(), &values, zone).map_err(|error| DryRunError::Render {
-        message: message.name.clone(),
-        error,
-    })?;
+    let rendered = message
+        .render_on(channel.name(), &values, zone)
+        .map_err(|error| DryRunError::Render {
+            message: message.name.clone(),
+            error,
+        })?;
     let verdict = channel::verdict(channel, &rendered.body, rendered.subject.as_deref());
     Ok(Preview {
         message: message.name.clone(),
@@ -569,7 +571,9 @@ pub async fn campaign_preview(
             let Some(i) = at else { break };
             let Some(step) = plan.steps.get(i) else { break };
             at = match &step.op {
-                Op::Send { message, channels, next, .. } => {
+                Op::Send {
+                    message, channels, next, ..
+                } => {
                     if let Some(compiled) = plan.messages.get(message) {
                         previews.push(render_chain(compiled, channels, &row, zone.as_deref())?);
                     }

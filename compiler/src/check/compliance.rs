@@ -111,9 +111,7 @@ pub fn check_ad_message(
         parts.extend(c.title.as_ref().map(|(f, _)| f));
         parts.extend(c.body.as_ref().map(|(f, _)| f));
     }
-    let contains = |text: Option<&str>| {
-        text.is_some_and(|t| !t.trim().is_empty() && parts.iter().any(|f| f.literal_text.contains(t)))
-    };
+    let contains = |text: Option<&str>| text.is_some_and(|t| !t.trim().is_empty() && parts.iter().any(|f| f.literal_text.contains(t)));
     let sender = parts.iter().any(|f| f.has_sender) || contains(env.policy.sender.as_deref());
     let optout = parts.iter().any(|f| f.has_optout)
         || on.iter().all(|c| contains(env.policy.optout_on(c.name())))
@@ -186,7 +184,18 @@ fn body_prefix(
 
 /// Words that make an informational message read as an ad.
 const PROMOTIONAL: [&str; 12] = [
-    "할인", "쿠폰", "세일", "특가", "이벤트", "무료", "증정", "적립", "사은품", "최저가", "프로모션", "1+1",
+    "할인",
+    "쿠폰",
+    "세일",
+    "특가",
+    "이벤트",
+    "무료",
+    "증정",
+    "적립",
+    "사은품",
+    "최저가",
+    "프로모션",
+    "1+1",
 ];
 
 /// A `kind info` message with promotional wording: mislabelled ads are the
@@ -209,7 +218,9 @@ pub fn promotional_wording(env: &Env, sink: &mut Sink, file: FileId, message: &a
         }
     }
     for t in texts {
-        let Some(raw) = source.get(t.span.start..t.span.end) else { continue };
+        let Some(raw) = source.get(t.span.start..t.span.end) else {
+            continue;
+        };
         if let Some((at, word)) = find_promotional(raw) {
             let start = t.span.start + at;
             sink.push(
@@ -289,7 +300,11 @@ pub fn certified_senders(env: &Env, sink: &mut Sink, file: FileId, channels: &[(
                     codes::AD_UNCERTIFIED,
                     file,
                     *span,
-                    format!("ads on {} need a certified sender, and `[channels.{}]` is not marked certified", ch.name(), ch.name()),
+                    format!(
+                        "ads on {} need a certified sender, and `[channels.{}]` is not marked certified",
+                        ch.name(),
+                        ch.name()
+                    ),
                     "uncertified channel",
                 )
                 .with_help(format!(

@@ -329,7 +329,10 @@ pub fn check_channel(
                     codes::TOO_LONG,
                     file,
                     checked.body_span,
-                    format!("`{}` has {breaks} line breaks on {layout}, over the limit of {max}", message.name.name),
+                    format!(
+                        "`{}` has {breaks} line breaks on {layout}, over the limit of {max}",
+                        message.name.name
+                    ),
                     format!("{breaks} line breaks"),
                 )
                 .with_label(used.0, used.1, format!("sent via {name} here"))
@@ -337,7 +340,10 @@ pub fn check_channel(
             );
         }
         if limits.euc_kr_only {
-            let in_buttons = checked.buttons.iter().flat_map(|b| b.label.unencodable.iter().chain(&b.url.unencodable));
+            let in_buttons = checked
+                .buttons
+                .iter()
+                .flat_map(|b| b.label.unencodable.iter().chain(&b.url.unencodable));
             for (span, c) in body.unencodable.iter().chain(in_buttons) {
                 sink.push(
                     Diagnostic::new(

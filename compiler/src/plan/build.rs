@@ -186,9 +186,7 @@ pub fn build(program: &Program, campaign_name: &str) -> Result<Plan, PlanError> 
             count: 1,
             seconds: 86_400,
             origin: Origin::Law,
-            scope: Scope::Channel {
-                channel: name.to_string(),
-            },
+            scope: Scope::Channel { channel: name.to_string() },
         });
     }
     let experiment = Experiment {

@@ -847,10 +847,9 @@ impl CompiledMessage {
     /// buttons (an LMS fallback) each button printed as `label: url` on its
     /// own line at the end of the text.
     pub fn render_on(&self, channel: &str, values: &Values, zone: Option<&str>) -> Result<RenderedMessage, RenderError> {
-        let own_optout = self
-            .templates()
-            .flat_map(|t| &t.parts)
-            .any(|p| matches!(p, Part::Value(Placeholder { source: Source::Optout { by_channel, .. }, .. }) if by_channel.contains_key(channel)));
+        let own_optout = self.templates().flat_map(|t| &t.parts).any(
+            |p| matches!(p, Part::Value(Placeholder { source: Source::Optout { by_channel, .. }, .. }) if by_channel.contains_key(channel)),
+        );
         let mut rendered = if own_optout {
             let mut copy = self.clone();
             copy.for_each_template(|t| {
@@ -883,7 +882,10 @@ impl CompiledMessage {
     }
 
     fn for_each_template(&mut self, mut f: impl FnMut(&mut CompiledTemplate)) {
-        for t in [&mut self.body, &mut self.subject, &mut self.title, &mut self.image].into_iter().flatten() {
+        for t in [&mut self.body, &mut self.subject, &mut self.title, &mut self.image]
+            .into_iter()
+            .flatten()
+        {
             f(t);
         }
         for b in self.buttons.iter_mut().chain(self.items.iter_mut()) {
