@@ -54,7 +54,9 @@ pub fn parse_local(text: &str, zone: &str) -> Result<DateTime<Utc>, String> {
         chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
         // A fold (the hour repeated when clocks go back): the first one.
         chrono::LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
-        chrono::LocalResult::None => Err(format!("`--now {text}` does not exist in {zone} (the clocks skip it)\n  {help}")),
+        chrono::LocalResult::None => Err(format!(
+            "`--now {text}` does not exist in {zone} (the clocks skip it)\n  {help}"
+        )),
     }
 }
 
@@ -63,7 +65,9 @@ fn workspace_zone() -> String {
     let default = "Asia/Seoul".to_string();
     let Ok(loaded) = crate::load::load(&[]) else { return default };
     let analysis = camp_compiler::analyze(&loaded.workspace);
-    Program::new(&analysis).and_then(|p| p.policy.timezone.clone()).unwrap_or(default)
+    Program::new(&analysis)
+        .and_then(|p| p.policy.timezone.clone())
+        .unwrap_or(default)
 }
 
 #[cfg(test)]
@@ -166,19 +170,12 @@ pub fn preview(
             if cp.in_audience {
                 out.push_str(&format!("customer {customer} is in the audience of `{name}` at {at}\n"));
             } else {
-                out.push_str(&format!(
-                    "customer {customer} is NOT in the audience of `{name}` at {at}; these do not hold:\n"
-                ));
+                out.push_str(&format!("customer {customer} is NOT in the audience of `{name}` at {at}; these do not hold:\n"));
                 let text = workspace.file(*file);
                 for span in &cp.failing {
                     let (shown, line) = match text {
                         Some(f) => (
-                            f.text
-                                .get(span.start..span.end)
-                                .unwrap_or("")
-                                .split_whitespace()
-                                .collect::<Vec<_>>()
-                                .join(" "),
+                            f.text.get(span.start..span.end).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" "),
                             format!("{}:{}", f.path, f.line_col(span.start).line),
                         ),
                         None => (String::new(), String::new()),

@@ -95,7 +95,7 @@ pub fn campaign(ws: &Workspace, program: &Program, name: &str, dialect: &dyn Dia
     // Built-in caps the law adds (they are in the plan too).
     let mut brand: Vec<&str> = Vec::new();
     let mut note = |name: &str| {
-        if matches!(name, "brand" | "friendtalk") && !brand.iter().any(|b| *b == name) {
+        if matches!(name, "brand" | "friendtalk") && !brand.contains(&name) {
             brand.push(if name == "brand" { "brand" } else { "friendtalk" });
         }
     };

@@ -330,6 +330,9 @@ fn language_reference_messages() {
             MessagePart::Image(_) => "image",
             MessagePart::TemplateCode(_) => "template",
             MessagePart::Button { .. } => "button",
+            MessagePart::Format(_) => "format",
+            MessagePart::Item { .. } => "item",
+            MessagePart::Card(_) => "card",
         })
         .collect();
     assert_eq!(kinds, ["subject", "title", "image", "template", "body", "button"]);

@@ -571,9 +571,7 @@ pub async fn campaign_preview(
             let Some(i) = at else { break };
             let Some(step) = plan.steps.get(i) else { break };
             at = match &step.op {
-                Op::Send {
-                    message, channels, next, ..
-                } => {
+                Op::Send { message, channels, next, .. } => {
                     if let Some(compiled) = plan.messages.get(message) {
                         previews.push(render_chain(compiled, channels, &row, zone.as_deref())?);
                     }

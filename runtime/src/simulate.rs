@@ -59,13 +59,8 @@ pub fn sends_of(recorder: &Recorder) -> Vec<Send> {
         })
         .collect();
     out.sort_by(|a, b| {
-        (a.at, &a.campaign, customer_order(&a.customer), &a.channel, &a.message).cmp(&(
-            b.at,
-            &b.campaign,
-            customer_order(&b.customer),
-            &b.channel,
-            &b.message,
-        ))
+        (a.at, &a.campaign, customer_order(&a.customer), &a.channel, &a.message)
+            .cmp(&(b.at, &b.campaign, customer_order(&b.customer), &b.channel, &b.message))
     });
     out
 }

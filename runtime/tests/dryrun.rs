@@ -97,12 +97,8 @@ async fn shop_campaigns_on_both_databases() {
     // trigger event that passes the trigger's `where`, even when a later
     // one does not. `cart_reminder` triggers on `cart_add where price >=
     // 10_000`: a 20,000 cart_add then a 5,000 one keep the customer in.
-    let vip = dryrun::audience(&dbs.sqlite, &program, "vip_weekly", now)
-        .await
-        .expect("vip audience");
-    let before = dryrun::audience(&dbs.sqlite, &program, "cart_reminder", now)
-        .await
-        .expect("audience");
+    let vip = dryrun::audience(&dbs.sqlite, &program, "vip_weekly", now).await.expect("vip audience");
+    let before = dryrun::audience(&dbs.sqlite, &program, "cart_reminder", now).await.expect("audience");
     let customer = vip
         .iter()
         .find(|k| !before.contains(k))

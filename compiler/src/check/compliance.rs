@@ -40,7 +40,7 @@ pub fn check_ad_message(
     // unless the title does.
     let body_needs = on
         .iter()
-        .any(|c| !matches!(c, Channel::Email) && !(*c == Channel::Push && title_ok));
+        .any(|c| !(*c == Channel::Email || (*c == Channel::Push && title_ok)));
     let mut prefix = true;
     if body_needs {
         prefix = match &checked.body {
