@@ -38,9 +38,7 @@ pub fn check_ad_message(
     let title_ok = checked.title.as_ref().is_some_and(|(f, _)| starts(f));
     // The body carries the prefix on every channel but email, and on push
     // unless the title does.
-    let body_needs = on
-        .iter()
-        .any(|c| !(*c == Channel::Email || (*c == Channel::Push && title_ok)));
+    let body_needs = on.iter().any(|c| !(*c == Channel::Email || (*c == Channel::Push && title_ok)));
     let mut prefix = true;
     if body_needs {
         prefix = match &checked.body {
