@@ -54,9 +54,7 @@ pub fn parse_local(text: &str, zone: &str) -> Result<DateTime<Utc>, String> {
         chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
         // A fold (the hour repeated when clocks go back): the first one.
         chrono::LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
-        chrono::LocalResult::None => Err(format!(
-            "`--now {text}` does not exist in {zone} (the clocks skip it)\n  {help}"
-        )),
+        chrono::LocalResult::None => Err(format!("`--now {text}` does not exist in {zone} (the clocks skip it)\n  {help}")),
     }
 }
 
@@ -65,28 +63,7 @@ fn workspace_zone() -> String {
     let default = "Asia/Seoul".to_string();
     let Ok(loaded) = crate::load::load(&[]) else { return default };
     let analysis = camp_compiler::analyze(&loaded.workspace);
-    Program::new(&analysis)
-        .and_then(|p| p.policy.timezone.clone())
-        .unwrap_or(default)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_times_are_read_in_the_zone() {
-        let t = parse_local("2026-12-01 11:00", "Asia/Seoul").expect("a time");
-        assert_eq!(t.to_rfc3339(), "2026-12-01T02:00:00+00:00");
-        let t = parse_local("2026-12-01T11:00:30", "America/New_York").expect("a time");
-        assert_eq!(t.to_rfc3339(), "2026-12-01T16:00:30+00:00");
-        // 02:30 does not exist in New York on 2026-03-08 (spring forward).
-        assert!(parse_local("2026-03-08 02:30", "America/New_York").is_err());
-        // 01:30 happens twice on 2026-11-01: the first is EDT (UTC-4).
-        let t = parse_local("2026-11-01 01:30", "America/New_York").expect("a time");
-        assert_eq!(t.to_rfc3339(), "2026-11-01T05:30:00+00:00");
-        assert!(parse_local("yesterday", "Asia/Seoul").is_err());
-    }
+    Program::new(&analysis).and_then(|p| p.policy.timezone.clone()).unwrap_or(default)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -170,12 +147,19 @@ pub fn preview(
             if cp.in_audience {
                 out.push_str(&format!("customer {customer} is in the audience of `{name}` at {at}\n"));
             } else {
-                out.push_str(&format!("customer {customer} is NOT in the audience of `{name}` at {at}; these do not hold:\n"));
+                out.push_str(&format!(
+                    "customer {customer} is NOT in the audience of `{name}` at {at}; these do not hold:\n"
+                ));
                 let text = workspace.file(*file);
                 for span in &cp.failing {
                     let (shown, line) = match text {
                         Some(f) => (
-                            f.text.get(span.start..span.end).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" "),
+                            f.text
+                                .get(span.start..span.end)
+                                .unwrap_or("")
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" "),
                             format!("{}:{}", f.path, f.line_col(span.start).line),
                         ),
                         None => (String::new(), String::new()),
@@ -264,8 +248,29 @@ pub fn schema_pull(url: &str) -> Result<String, String> {
     with_database(url, async |db| introspect::pull(db).await.map_err(|e| e.to_string()))
 }
 
-/// Where the schema and the database disagree.
+/// Where the schema and the database disagree: tables, columns and their
+/// types, and enum values the database holds that the schema lacks.
 pub fn compare(schema: &camp_compiler::schema::SchemaModel, url: &str) -> Result<Vec<Diagnostic>, String> {
-    let tables = with_database(url, async |db| introspect::tables(db).await.map_err(|e| e.to_string()))?;
-    Ok(introspect::compare(schema, &tables))
+    with_database(url, async |db| {
+        introspect::check_database(db, schema).await.map_err(|e| e.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_are_read_in_the_zone() {
+        let t = parse_local("2026-12-01 11:00", "Asia/Seoul").expect("a time");
+        assert_eq!(t.to_rfc3339(), "2026-12-01T02:00:00+00:00");
+        let t = parse_local("2026-12-01T11:00:30", "America/New_York").expect("a time");
+        assert_eq!(t.to_rfc3339(), "2026-12-01T16:00:30+00:00");
+        // 02:30 does not exist in New York on 2026-03-08 (spring forward).
+        assert!(parse_local("2026-03-08 02:30", "America/New_York").is_err());
+        // 01:30 happens twice on 2026-11-01: the first is EDT (UTC-4).
+        let t = parse_local("2026-11-01 01:30", "America/New_York").expect("a time");
+        assert_eq!(t.to_rfc3339(), "2026-11-01T05:30:00+00:00");
+        assert!(parse_local("yesterday", "Asia/Seoul").is_err());
+    }
 }

@@ -78,6 +78,8 @@ pub fn campaign(ws: &Workspace, program: &Program, name: &str, dialect: &dyn Dia
                     CampaignItem::Priority(p) => p.span,
                     CampaignItem::Holdout(h) => h.span,
                     CampaignItem::Goal { span, .. } => *span,
+                    CampaignItem::Reentry(r) => r.span,
+                    CampaignItem::PadPopular(span) => *span,
                     CampaignItem::Step(_) | CampaignItem::Variant(_) => continue,
                 };
                 let prefix = match other {
@@ -143,6 +145,16 @@ pub fn campaign(ws: &Workspace, program: &Program, name: &str, dialect: &dyn Dia
         query(&mut out, &format!("branch {}", i + 1), b, dialect);
     }
     query(&mut out, "render (one customer)", &q.render, dialect);
+    for l in &q.lists {
+        let title = format!(
+            "list {}.{} (one customer, at send time; key, then printed fields)",
+            l.message, l.list
+        );
+        query(&mut out, &title, &l.query, dialect);
+        if let Some(pad) = &l.pad {
+            query(&mut out, &format!("pad popular for {}.{}", l.message, l.list), pad, dialect);
+        }
+    }
     let _ = writeln!(out, "\nindexes these queries want:");
     if q.indexes.is_empty() {
         let _ = writeln!(out, "  (none)");

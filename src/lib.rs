@@ -3,10 +3,13 @@
 
 pub mod config;
 pub mod dbcmd;
+pub mod deploy;
 pub mod explain;
 pub mod fixture;
 pub mod fmt_cmd;
 pub mod load;
 pub mod output;
 pub mod progress;
+pub mod review;
 pub mod runcmd;
+pub mod sendtest;

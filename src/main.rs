@@ -5,6 +5,7 @@ use camp::load::{self, Loaded};
 use camp::output;
 use camp_compiler::codes;
 use camp_compiler::lower::{Dialect, Postgres, Sqlite};
+use camp_compiler::plan::deployment::{self, Deployment};
 use camp_compiler::program::Program;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -24,6 +25,9 @@ enum Command {
     Run {
         /// Files or folders; defaults to the current workspace.
         paths: Vec<PathBuf>,
+        /// Run the deployment that `camp compile --out DIR` wrote, instead of compiling sources.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        plans: Option<PathBuf>,
         #[arg(long)]
         database: Option<String>,
         /// Start the clock at this instant (RFC 3339); it then runs at wall-clock speed.
@@ -36,6 +40,9 @@ enum Command {
     /// Replay the stored events on a virtual clock: who would get what, and when. Nothing is sent.
     Simulate {
         paths: Vec<PathBuf>,
+        /// Replay the deployment that `camp compile --out DIR` wrote, instead of compiling sources.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        plans: Option<PathBuf>,
         #[arg(long)]
         database: Option<String>,
         #[arg(long)]
@@ -90,6 +97,42 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// What a change of deployment does, for a pull request: per campaign
+    /// added/changed/removed, audiences, caps, sizes, ad-law facts, previews.
+    /// Exit 1 when a `[review]` gate of camp.toml fails.
+    Review {
+        /// The deployment before (a `camp compile --out` directory, or a workspace folder).
+        #[arg(long)]
+        base: PathBuf,
+        /// The deployment after (a `camp compile --out` directory, or a workspace folder).
+        #[arg(long)]
+        head: PathBuf,
+        /// Measure audiences, caps and seed previews on this database.
+        #[arg(long)]
+        database: Option<String>,
+        /// The instant to evaluate at (RFC 3339); defaults to the clock.
+        #[arg(long)]
+        now: Option<String>,
+        /// `markdown` (default, for a pull-request comment) or `json`.
+        #[arg(long, value_enum, default_value_t = ReviewFormatArg::Markdown)]
+        format: ReviewFormatArg,
+    },
+    /// Send a message or a campaign's messages to the seeds of `[seeds.GROUP]`
+    /// in camp.toml, on the real channels, marked as a test (no caps, not in reports).
+    SendTest {
+        /// A campaign or a message name.
+        name: String,
+        /// Files or folders; defaults to the current workspace.
+        paths: Vec<PathBuf>,
+        /// The seed group of camp.toml (`[seeds.GROUP]`).
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        database: Option<String>,
+        /// The instant to render at (RFC 3339); defaults to the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Work with the schema and a database.
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -115,11 +158,11 @@ enum Command {
         #[arg(long)]
         database: Option<String>,
     },
-    /// Compile every campaign to a versioned JSON plan in DIR (all or none).
+    /// Compile the workspace into a deployment directory: DIR/manifest.json and DIR/plans/<campaign>.json (all or none).
     Compile {
         /// Files or folders; defaults to the current workspace.
         paths: Vec<PathBuf>,
-        /// Where the plans go: one `<campaign>.plan.json` each.
+        /// The deployment directory; an earlier deployment there is replaced as a whole.
         #[arg(long)]
         out: PathBuf,
         /// Print the indexes the queries want for this dialect (plans hold both).
@@ -168,6 +211,12 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ReviewFormatArg {
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum CheckFormat {
     Human,
     Json,
@@ -183,12 +232,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run {
             paths,
+            plans,
             database,
             now,
             listen,
-        } => camp::runcmd::run(&paths, database.as_deref(), now.as_deref(), listen.as_deref()),
+        } => camp::runcmd::run(&paths, plans.as_deref(), database.as_deref(), now.as_deref(), listen.as_deref()),
         Command::Simulate {
             paths,
+            plans,
             database,
             from,
             to,
@@ -199,7 +250,7 @@ fn main() -> ExitCode {
                 Format::Human => camp::runcmd::SimOutput::Human(limit.unwrap_or(500)),
                 Format::Json => camp::runcmd::SimOutput::Json(limit.unwrap_or(usize::MAX)),
             };
-            camp::runcmd::simulate(&paths, database.as_deref(), &from, &to, output)
+            camp::runcmd::simulate(&paths, plans.as_deref(), database.as_deref(), &from, &to, output)
         }
         Command::Report { campaign, database } => camp::runcmd::report(&campaign, database.as_deref()),
         Command::Demo => camp::runcmd::demo(),
@@ -221,6 +272,29 @@ fn main() -> ExitCode {
             now,
             all,
         } => preview(&name, &paths, &customer, database.as_deref(), now.as_deref(), all),
+        Command::Review {
+            base,
+            head,
+            database,
+            now,
+            format,
+        } => camp::review::run(
+            &base,
+            &head,
+            database.as_deref(),
+            now.as_deref(),
+            match format {
+                ReviewFormatArg::Markdown => camp::review::ReviewFormat::Markdown,
+                ReviewFormatArg::Json => camp::review::ReviewFormat::Json,
+            },
+        ),
+        Command::SendTest {
+            name,
+            paths,
+            to,
+            database,
+            now,
+        } => send_test(&name, &paths, &to, database.as_deref(), now.as_deref()),
         Command::Schema(SchemaCommand::Pull { database, out, force }) => schema_pull(database.as_deref(), &out, force),
         Command::Compile { paths, out, dialect } => compile(&paths, &out, dialect),
         Command::Explain { name, paths, dialect } => {
@@ -331,27 +405,25 @@ fn compile(paths: &[PathBuf], out: &std::path::Path, dialect: Option<DialectArg>
     let Some(program) = Program::new(&analysis) else {
         return ExitCode::from(EXIT_ERRORS);
     };
-    // Build every plan before writing any, so a failure leaves nothing half-done.
-    let mut plans = Vec::new();
-    for name in program.campaigns.keys() {
-        match camp_compiler::plan::build(&program, name) {
-            Ok(plan) => plans.push((name.to_string(), plan.to_json())),
-            Err(e) => {
-                eprintln!("error: cannot compile campaign `{name}`: {e}");
-                return ExitCode::from(EXIT_ERRORS);
-            }
+    // Build every plan before writing anything, so a failure leaves nothing half-done.
+    let deployment = match Deployment::build(&program) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: cannot compile: {e}");
+            return ExitCode::from(EXIT_ERRORS);
         }
-    }
-    if let Err(e) = write_plans(out, &plans) {
-        eprintln!("error: cannot write plans to `{}`: {e}", out.display());
+    };
+    if let Err(e) = camp::deploy::write(out, &deployment) {
+        eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
     let dialect = dialect_of(dialect, &loaded.config);
+    let count = deployment.plans.len();
     println!(
-        "wrote {} plan{} to {} (SQL for sqlite and postgres)",
-        plans.len(),
-        if plans.len() == 1 { "" } else { "s" },
-        out.display()
+        "wrote deployment {} to {}: manifest.json and {count} plan{} (SQL for sqlite and postgres)",
+        deployment::short(&deployment.hash),
+        out.display(),
+        if count == 1 { "" } else { "s" },
     );
     let mut indexes = std::collections::BTreeSet::new();
     for (_, c) in program.campaigns.values() {
@@ -364,22 +436,6 @@ fn compile(paths: &[PathBuf], out: &std::path::Path, dialect: Option<DialectArg>
         }
     }
     ExitCode::SUCCESS
-}
-
-/// Writes each plan to a temporary file and renames it into place, so a
-/// reader never sees a partial plan.
-fn write_plans(out: &std::path::Path, plans: &[(String, String)]) -> std::io::Result<()> {
-    std::fs::create_dir_all(out)?;
-    let mut staged = Vec::new();
-    for (name, json) in plans {
-        let tmp = out.join(format!(".{name}.plan.json.tmp"));
-        std::fs::write(&tmp, json)?;
-        staged.push((tmp, out.join(format!("{name}.plan.json"))));
-    }
-    for (tmp, path) in staged {
-        std::fs::rename(tmp, path)?;
-    }
-    Ok(())
 }
 
 fn explain_campaign(name: &str, paths: &[PathBuf], dialect: Option<DialectArg>) -> ExitCode {
@@ -481,6 +537,21 @@ fn preview(name: &str, paths: &[PathBuf], customer: &str, database: Option<&str>
         }
         Err(e) => fail(e, EXIT_ERRORS),
     }
+}
+
+fn send_test(name: &str, paths: &[PathBuf], to: &str, database: Option<&str>, now: Option<&str>) -> ExitCode {
+    let now = match dbcmd::parse_now(now) {
+        Ok(n) => n,
+        Err(e) => return fail(e, EXIT_USAGE),
+    };
+    let (loaded, analysis) = match checked(paths) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(program) = Program::new(&analysis) else {
+        return ExitCode::from(EXIT_ERRORS);
+    };
+    camp::sendtest::run(name, to, &loaded, &program, database, now)
 }
 
 fn schema_pull(database: Option<&str>, out: &std::path::Path, force: bool) -> ExitCode {

@@ -78,9 +78,7 @@ pub fn sarif(diagnostics: &[Diagnostic], workspace: &Workspace) -> String {
     let mut rules: Vec<&camp_compiler::codes::Code> = diagnostics.iter().map(|d| &d.code).collect();
     rules.sort_by_key(|c| c.id);
     rules.dedup_by_key(|c| c.id);
-    let region = |line: usize, column: usize, end_line: usize, end_column: usize| {
-        json!({"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column})
-    };
+    let region = |line: usize, column: usize, end_line: usize, end_column: usize| json!({"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column});
     let results: Vec<serde_json::Value> = diagnostics
         .iter()
         .map(|d| {

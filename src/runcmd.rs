@@ -2,10 +2,11 @@
 //! `camp report` and `camp demo`. Each prints a clear error and returns
 //! the exit code.
 
-use crate::dbcmd;
+use crate::config::Config;
 use crate::load::{self, Loaded};
 use crate::output;
-use camp_compiler::plan::{self, Op, Plan};
+use crate::{dbcmd, deploy};
+use camp_compiler::plan::{Deployment, Op, Plan};
 use camp_compiler::program::Program;
 use camp_compiler::{Input, Workspace};
 use camp_runtime::channels::{ChannelConfig, ChannelSet};
@@ -50,12 +51,27 @@ fn compiled(paths: &[PathBuf]) -> Result<(Loaded, camp_compiler::Analysis), Exit
     Ok((loaded, analysis))
 }
 
-fn plans_of(program: &Program) -> Result<Vec<Plan>, ExitCode> {
-    program
-        .campaigns
-        .keys()
-        .map(|name| plan::build(program, name).map_err(|e| fail(format!("cannot compile campaign `{name}`: {e}"), EXIT_ERRORS)))
-        .collect()
+/// What `camp run` and `camp simulate` execute, with the `camp.toml` and
+/// folder of its workspace: the deployment that `camp compile --out DIR`
+/// wrote (`--plans DIR`, verified; `camp.toml` from the current folder
+/// upward), or the sources compiled into the same deployment in memory.
+pub fn deployment(paths: &[PathBuf], plans: Option<&Path>) -> Result<(Config, PathBuf, Deployment), ExitCode> {
+    let Some(dir) = plans else {
+        let (loaded, analysis) = compiled(paths)?;
+        let Some(program) = Program::new(&analysis) else {
+            return Err(ExitCode::from(EXIT_ERRORS));
+        };
+        let deployment = Deployment::build(&program).map_err(|e| fail(format!("cannot compile: {e}"), EXIT_ERRORS))?;
+        return Ok((loaded.config, loaded.root, deployment));
+    };
+    let deployment = deploy::read(dir).map_err(|e| fail(e, EXIT_USAGE))?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root = load::find_root(&cwd).unwrap_or(cwd);
+    let config = match std::fs::read_to_string(root.join("camp.toml")) {
+        Err(_) => Config::default(),
+        Ok(text) => Config::parse(&text).map_err(|e| fail(format!("{}: {e}", root.join("camp.toml").display()), EXIT_USAGE))?,
+    };
+    Ok((config, root, deployment))
 }
 
 /// Every channel a plan may send on.
@@ -76,7 +92,7 @@ fn channels_used(plans: &[Plan]) -> Vec<String> {
 }
 
 /// `[channels.*]` of camp.toml, with `file` paths relative to the workspace.
-fn channel_set(config: &BTreeMap<String, toml::Table>, root: &Path, plans: &[Plan]) -> Result<ChannelSet, String> {
+pub fn channel_set(config: &BTreeMap<String, toml::Table>, root: &Path, plans: &[Plan]) -> Result<ChannelSet, String> {
     let mut configs = BTreeMap::new();
     for (name, table) in config {
         let mut c: ChannelConfig = toml::Value::Table(table.clone())
@@ -101,8 +117,8 @@ fn channel_set(config: &BTreeMap<String, toml::Table>, root: &Path, plans: &[Pla
     Ok(set)
 }
 
-/// `camp run`: the daemon.
-pub fn run(paths: &[PathBuf], database: Option<&str>, now: Option<&str>, listen: Option<&str>) -> ExitCode {
+/// `camp run`: the daemon, on the sources or on a compiled deployment (`--plans DIR`).
+pub fn run(paths: &[PathBuf], plans: Option<&Path>, database: Option<&str>, now: Option<&str>, listen: Option<&str>) -> ExitCode {
     logging::init();
     let clock: Arc<dyn Clock> = match now {
         None => Arc::new(SystemClock),
@@ -111,22 +127,15 @@ pub fn run(paths: &[PathBuf], database: Option<&str>, now: Option<&str>, listen:
             Err(e) => return fail(e, EXIT_USAGE),
         },
     };
-    let (loaded, analysis) = match compiled(paths) {
+    let (config, root, deployment) = match deployment(paths, plans) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let Some(program) = Program::new(&analysis) else {
-        return ExitCode::from(EXIT_ERRORS);
-    };
-    let plans = match plans_of(&program) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let url = match dbcmd::database_url(database, &loaded.config, &loaded.root) {
+    let url = match dbcmd::database_url(database, &config, &root) {
         Ok(u) => u,
         Err(e) => return fail(e, EXIT_USAGE),
     };
-    let channels = match channel_set(&loaded.config.channels, &loaded.root, &plans) {
+    let channels = match channel_set(&config.channels, &root, &deployment.plans) {
         Ok(c) => c,
         Err(e) => return fail(e, EXIT_USAGE),
     };
@@ -139,13 +148,13 @@ pub fn run(paths: &[PathBuf], database: Option<&str>, now: Option<&str>, listen:
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let schema = program.schema.clone();
-    let count = plans.len();
+    let count = deployment.plans.len();
+    let hash = deployment.hash.clone();
     let result: Result<(), String> = rt.block_on(async move {
         // Before anything is awaited: a SIGTERM while connecting still stops cleanly.
         let shutdown = daemon::signal();
         let db = Database::connect(&url).await.map_err(|e| e.to_string())?;
-        let runner = Runner::start(db, schema, plans, channels, Options::default(), clock.now())
+        let runner = Runner::start(db, deployment, channels, Options::from_env(), clock.now())
             .await
             .map_err(|e| e.to_string())?;
         let listener = match listen {
@@ -159,6 +168,7 @@ pub fn run(paths: &[PathBuf], database: Option<&str>, now: Option<&str>, listen:
         camp_runtime::tracing::info!(
             daemon = %runner.id.name,
             campaigns = count,
+            deployment = %camp_compiler::plan::deployment::short(&hash),
             listen = ?listen,
             database = %camp_runtime::db::redact(&url),
             "camp daemon started"
@@ -179,26 +189,19 @@ pub enum SimOutput {
     Json(usize),
 }
 
-/// `camp simulate --from T --to T`.
-pub fn simulate(paths: &[PathBuf], database: Option<&str>, from: &str, to: &str, output: SimOutput) -> ExitCode {
+/// `camp simulate --from T --to T`, on the sources or on a compiled deployment.
+pub fn simulate(paths: &[PathBuf], plans: Option<&Path>, database: Option<&str>, from: &str, to: &str, output: SimOutput) -> ExitCode {
     let (from, to) = match (dbcmd::parse_now(Some(from)), dbcmd::parse_now(Some(to))) {
         (Ok(a), Ok(b)) if a < b => (a, b),
         (Ok(_), Ok(_)) => return fail("`--from` must be before `--to`", EXIT_USAGE),
         (Err(e), _) | (_, Err(e)) => return fail(e.replace("--now", "--from/--to"), EXIT_USAGE),
     };
-    let (loaded, analysis) = match compiled(paths) {
+    let (config, root, deployment) = match deployment(paths, plans) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let Some(program) = Program::new(&analysis) else {
-        return ExitCode::from(EXIT_ERRORS);
-    };
-    let plans = match plans_of(&program) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let zone = plans.first().map(|p| p.zone.clone()).unwrap_or_else(|| "Asia/Seoul".into());
-    let url = match dbcmd::database_url(database, &loaded.config, &loaded.root) {
+    let zone = deployment.policy.zone.clone();
+    let url = match dbcmd::database_url(database, &config, &root) {
         Ok(u) => u,
         Err(e) => return fail(e, EXIT_USAGE),
     };
@@ -208,11 +211,11 @@ pub fn simulate(paths: &[PathBuf], database: Option<&str>, from: &str, to: &str,
     };
     eprintln!(
         "simulating {} campaigns from {from} to {to} (every send taken as delivered; nothing is sent)",
-        plans.len()
+        deployment.plans.len()
     );
     let span = (to - from).num_seconds().max(1) as u64;
     let mut bar = crate::progress::Progress::new("simulate", span);
-    let result = rt.block_on(simulate::simulate(&url, program.schema.clone(), plans, from, to, |now, sim| {
+    let result = rt.block_on(simulate::simulate(&url, deployment, from, to, |now, sim| {
         let done = (now - from).num_seconds().max(0) as u64;
         bar.set(done, &format!("{now}: {} events, {} enrollments", sim.events, sim.enrolled));
     }));

@@ -192,12 +192,50 @@ fn audience_preview_and_schema_against_sqlite() {
     assert!(syntax.is_empty(), "{syntax:?}");
     let out = camp(&["schema", "pull", "--database", &url, "--out", pulled_s]);
     assert_eq!(out.status.code(), Some(2));
+    // The pulled schema, checked against the database it came from: no drift.
+    let out = camp(&["check", pulled_s, "--database", &url, "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out).0);
+    assert!(text(&out).0.trim().is_empty(), "{}", text(&out).0);
+
+    // check --database: a value the schema's enum lacks is E0504, with the
+    // values listed and the enum to write.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let tier = |value: &str| {
+        let url = url.clone();
+        let value = value.to_string();
+        rt.block_on(async move {
+            let db = Database::connect(&url).await.expect("connects");
+            db.execute_all(&[format!("UPDATE customers SET tier = '{value}' WHERE id IN (1, 2)")])
+                .await
+                .expect("updates");
+            db.close().await;
+        })
+    };
+    tier("diamond");
+    let out = camp(&["check", shop, "--database", &url, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).0);
+    let line = text(&out).0;
+    let found: serde_json::Value = serde_json::from_str(line.lines().next().unwrap_or("")).expect("JSON line");
+    assert_eq!(found["code"], "E0504", "{line}");
+    assert!(found["file"].as_str().is_some_and(|f| f.ends_with("schema.camp")), "{found}");
+    assert!(
+        found["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`customers.tier`") && m.contains("`diamond`")),
+        "{found}"
+    );
+    let out = camp(&["check", shop, "--database", &url]);
+    let human = text(&out).0;
+    assert!(
+        human.contains("E0504") && human.contains("enum(bronze, silver, gold, vip, diamond)"),
+        "{human}"
+    );
+    tier("gold");
 
     // check --database: clean against the tables made from the schema...
     let out = camp(&["check", shop, "--database", &url, "--format", "json"]);
     assert!(out.status.success(), "{}", text(&out).0);
     // ...and E0502 on the schema file once a column is gone.
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let db = Database::connect(&url).await.expect("connects");
         db.execute_all(&["ALTER TABLE coupons DROP COLUMN discount".to_string()])

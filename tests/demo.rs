@@ -63,10 +63,7 @@ async fn demo_runs_every_example_campaign_and_its_summary_matches_the_database()
     }
     assert!(total_sent > 100, "the demo sends messages:\n{stdout}");
     // Never a reminder about an item that is out of stock.
-    let payloads = db
-        .rows("SELECT payload FROM camp_payloads", &[])
-        .await
-        .expect("payloads");
+    let payloads = db.rows("SELECT payload FROM camp_payloads", &[]).await.expect("payloads");
     assert!(payloads.len() > 100, "{}", payloads.len());
     let zero = payloads
         .iter()

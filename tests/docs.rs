@@ -16,7 +16,7 @@ fn example(page: &str) -> Option<String> {
 /// Codes about the input itself (bytes, size, IO, internal) cannot be shown
 /// as a `.camp` example; tests/cli.rs covers them.
 // E0405 is retired (never emitted).
-const NO_CAMP_EXAMPLE: [&str; 8] = ["E0002", "E0005", "E0007", "E0501", "E0502", "E0503", "E0901", "E0405"];
+const NO_CAMP_EXAMPLE: [&str; 9] = ["E0002", "E0005", "E0007", "E0501", "E0502", "E0503", "E0504", "E0901", "E0405"];
 /// Codes whose example needs a camp.toml (tests/cli_workspace.rs checks them).
 const NEEDS_CAMP_TOML: [&str; 1] = ["E0448"];
 

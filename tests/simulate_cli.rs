@@ -57,7 +57,12 @@ fn json_limit_and_numeric_customer_order() {
     let total = all["total"].as_u64().expect("total") as usize;
     assert_eq!(sends.len(), total, "json lists every send by default");
     assert!(total > 10, "a week of the shop sends: {total}");
-    let per: u64 = all["per_campaign"].as_object().expect("per campaign").values().filter_map(|v| v.as_u64()).sum();
+    let per: u64 = all["per_campaign"]
+        .as_object()
+        .expect("per campaign")
+        .values()
+        .filter_map(|v| v.as_u64())
+        .sum();
     assert_eq!(per as usize, total);
     // Within one instant and campaign, customers in numeric order.
     for w in sends.windows(2) {

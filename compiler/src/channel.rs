@@ -122,6 +122,34 @@ pub enum Channel {
     Webhook,
 }
 
+/// The kind of address a channel reads from the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContactKind {
+    Phone,
+    Email,
+    PushToken,
+}
+
+impl ContactKind {
+    /// The field type that holds it.
+    pub fn field_type(self) -> crate::types::FieldType {
+        match self {
+            ContactKind::Phone => crate::types::FieldType::Phone,
+            ContactKind::Email => crate::types::FieldType::Email,
+            ContactKind::PushToken => crate::types::FieldType::PushToken,
+        }
+    }
+
+    /// Its name in payloads (`to.phone`) and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ContactKind::Phone => "phone",
+            ContactKind::Email => "email",
+            ContactKind::PushToken => "push_token",
+        }
+    }
+}
+
 /// What a channel accepts. `None` means no limit; a part that is not allowed
 /// has `allowed: false`.
 #[derive(Debug, Clone, Copy)]
@@ -404,6 +432,20 @@ impl Channel {
                 ..self.limits()
             },
             _ => self.limits(),
+        }
+    }
+
+    /// What kind of address the channel delivers to: a phone number for the
+    /// SMS family, Kakao and RCS, an email address, a push token; none for
+    /// a webhook (its receiver finds the customer by key).
+    pub fn contact(self) -> Option<ContactKind> {
+        match self {
+            Channel::Sms | Channel::Lms | Channel::Mms | Channel::Alimtalk | Channel::Friendtalk | Channel::Brand | Channel::Rcs => {
+                Some(ContactKind::Phone)
+            }
+            Channel::Email => Some(ContactKind::Email),
+            Channel::Push => Some(ContactKind::PushToken),
+            Channel::Webhook => None,
         }
     }
 

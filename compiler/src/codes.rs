@@ -54,6 +54,8 @@ codes! {
     UNKNOWN_TYPE = "E0113", Error, "unknown field type";
     DUPLICATE_SETTING = "E0114", Error, "setting given twice";
     UNKNOWN_SETTING = "E0115", Error, "unknown kind or setting";
+    UNKNOWN_LIST = "E0120", Error, "unknown list";
+    NESTED_LOOP = "E0121", Error, "loop inside a loop";
     TYPE_MISMATCH = "E0201", Error, "comparison of incompatible types";
     UNKNOWN_ENUM_VALUE = "E0202", Error, "unknown enum value";
     BAD_ARITHMETIC = "E0203", Error, "arithmetic on incompatible types";
@@ -70,6 +72,12 @@ codes! {
     BAD_SETTING = "E0214", Error, "invalid setting value";
     BAD_RFM_WINDOW = "E0215", Error, "rfm window that depends on the customer";
     BAD_DATE_PATTERN = "E0216", Error, "date pattern letter that is not a field";
+    CONTACT_TYPE = "E0230", Error, "contact field of the wrong type for its channel";
+    NOT_AN_ITEM = "E0220", Error, "list of a property that is not a `ref`";
+    NO_PURCHASE_LINES = "E0221", Error, "no purchase lines for the list's table";
+    BAD_LIST_LENGTH = "E0222", Error, "list length out of range";
+    BAD_ANCHOR = "E0223", Error, "`also_bought` of a value that is not an item";
+    NO_TRIGGER_ITEM = "E0224", Error, "`exclude trigger` without an item in the trigger";
     WINDOW_IN_QUIET_HOURS = "E0301", Error, "send window fully inside quiet hours";
     TRIGGER_IN_QUIET_HOURS = "W0302", Warning, "scheduled time always inside quiet hours";
     CAP_ZERO = "E0303", Error, "cap of zero";
@@ -84,6 +92,10 @@ codes! {
     BAD_PERCENT = "E0312", Error, "percentage out of range";
     NEVER_SENDS = "W0313", Warning, "campaign never sends";
     VARIANTS_AND_STEPS = "E0316", Error, "variants mixed with top-level steps";
+    REENTRY_ZERO = "E0320", Error, "re-entry interval of zero";
+    WAIT_UNTIL_IN_QUIET_HOURS = "W0320", Warning, "`wait until` time inside quiet hours";
+    QUIET_IN_NEARBY_ZONES = "W0321", Warning, "scheduled time inside quiet hours in nearby zones";
+    FALLBACK_AFTER_EXPIRY = "W0322", Warning, "fallback after the send expires";
     TOO_LONG = "E0401", Error, "message too long for its channel";
     PART_TOO_LONG = "E0402", Error, "message part too long for its channel";
     UNENCODABLE = "E0403", Error, "character the channel cannot carry";
@@ -97,6 +109,7 @@ codes! {
     AD_CONSENT = "E0413", Error, "ad audience does not require consent";
     AD_NIGHT = "E0414", Error, "ad may be sent at night";
     AD_ALIMTALK = "E0415", Error, "Alimtalk cannot carry ads";
+    NO_CONTACT_FIELD = "W0430", Warning, "channel without a contact field in the schema";
     FRIENDTALK_ALIAS = "W0440", Warning, "`friendtalk` is now the brand message";
     PART_UNSUPPORTED = "E0441", Error, "message part the channel cannot carry";
     UNKNOWN_FORMAT = "E0442", Error, "unknown message format for the channel";
@@ -109,6 +122,7 @@ codes! {
     DB_TABLE_MISSING = "E0501", Error, "table missing from the database";
     DB_COLUMN_MISSING = "E0502", Error, "column missing from the database";
     DB_COLUMN_TYPE = "E0503", Error, "column type differs from the schema";
+    DB_ENUM_DRIFT = "E0504", Error, "database values missing from an enum";
     EMPTY_FILE = "W0001", Warning, "empty file";
     INTERNAL = "E0901", Error, "internal error";
 }

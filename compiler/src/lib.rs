@@ -6,6 +6,7 @@ pub(crate) mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod facts;
+pub mod lists;
 pub mod lower;
 pub mod plan;
 pub mod policy;

@@ -17,6 +17,8 @@ pub struct Program<'a> {
     pub segments: BTreeMap<&'a str, &'a ast::Segment>,
     pub messages: BTreeMap<&'a str, &'a ast::Message>,
     pub campaigns: BTreeMap<&'a str, (FileId, &'a ast::Campaign)>,
+    /// What the checker measured (message sizes, ad-law rules), for plans.
+    pub facts: &'a crate::facts::Facts,
 }
 
 impl<'a> Program<'a> {
@@ -59,6 +61,7 @@ impl<'a> Program<'a> {
             segments,
             messages,
             campaigns,
+            facts: &analysis.facts,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The customer schema, resolved from `schema { .. }`: tables, fields with
 //! their types, events and where they are stored.
 
+use crate::channel::{Channel, ContactKind};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::source::FileId;
@@ -59,7 +60,8 @@ pub struct EventsTableModel {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventStorage {
     /// Rows of the shared events table, properties in its JSON column.
     Shared,
@@ -92,12 +94,26 @@ impl EventModel {
     }
 }
 
+/// `contact FIELD for channel CHANNEL` in the customer block: the field
+/// that channel reads its address from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactModel {
+    /// The channel's name, as the plan names it (`sms`, `friendtalk`).
+    pub channel: String,
+    /// The customer field (its name, not an alias).
+    pub field: String,
+    pub file: FileId,
+    pub span: Span,
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SchemaModel {
     pub customer: Option<TableModel>,
     pub tables: Vec<TableModel>,
     pub events_table: Option<EventsTableModel>,
     pub events: Vec<EventModel>,
+    /// The customer block's `contact .. for channel ..` lines (checked).
+    pub contacts: Vec<ContactModel>,
 }
 
 impl SchemaModel {
@@ -113,6 +129,28 @@ impl SchemaModel {
     pub fn table_names(&self) -> impl Iterator<Item = &str> + Clone {
         self.tables.iter().map(|t| t.name.as_str())
     }
+    /// The customer field a channel reads its address from: the schema's
+    /// `contact FIELD for channel C` line for it (Kakao's `friendtalk` and
+    /// `brand` share one), else the first customer field of the channel's
+    /// contact type (`phone` for SMS, LMS, MMS, Kakao and RCS, `email`,
+    /// `push_token`). None when the channel needs no address (a webhook
+    /// without a `contact` line) or the schema has no such field.
+    pub fn contact_field(&self, channel: &str) -> Option<&FieldModel> {
+        let customer = self.customer.as_ref()?;
+        let parsed = Channel::parse(channel);
+        let kakao = |c: &str| matches!(Channel::parse(c), Some(Channel::Friendtalk | Channel::Brand));
+        let line = self
+            .contacts
+            .iter()
+            .find(|c| c.channel == channel)
+            .or_else(|| self.contacts.iter().find(|c| kakao(channel) && kakao(&c.channel)));
+        if let Some(line) = line {
+            return customer.fields.iter().find(|f| f.name == line.field);
+        }
+        let want = parsed?.contact()?.field_type();
+        customer.fields.iter().find(|f| f.ty == want)
+    }
+
     /// The customer field that holds the time zone, if any.
     pub fn timezone_field(&self) -> Option<&FieldModel> {
         self.customer.as_ref()?.fields.iter().find(|f| f.ty == FieldType::Tz)
@@ -152,6 +190,7 @@ const TYPE_NAMES: &[&str] = &[
     "enum",
     "phone",
     "email",
+    "push_token",
     "consent",
     "tz",
     "ref",
@@ -197,6 +236,7 @@ fn collect_item(file: FileId, item: &ast::SchemaItem, model: &mut SchemaModel, s
             if let Some(first) = &model.customer {
                 sink.push(duplicate(file, decl.name.span, "customer table", "customer", first));
             } else {
+                model.contacts = contacts(file, decl, &table, sink);
                 model.customer = Some(table);
             }
         }
@@ -358,6 +398,106 @@ fn table(file: FileId, decl: &ast::TableDecl, sink: &mut Sink) -> TableModel {
     table
 }
 
+/// The `contact FIELD for channel C` lines: a known channel, a customer
+/// field, of the type the channel reads, one line per channel.
+fn contacts(file: FileId, decl: &ast::TableDecl, table: &TableModel, sink: &mut Sink) -> Vec<ContactModel> {
+    let mut out: Vec<ContactModel> = Vec::new();
+    for line in &decl.contacts {
+        let Some(channel) = Channel::parse(&line.channel.name) else {
+            sink.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_CHANNEL,
+                    file,
+                    line.channel.span,
+                    format!("unknown channel `{}`", line.channel.name),
+                    "not a channel",
+                )
+                .suggest(&line.channel.name, line.channel.span, Channel::names(), "channel"),
+            );
+            continue;
+        };
+        let Some(field) = table.field(&line.field.name) else {
+            sink.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_FIELD,
+                    file,
+                    line.field.span,
+                    format!("`customer` has no field `{}`", line.field.name),
+                    "no such field",
+                )
+                .suggest(&line.field.name, line.field.span, table.names(), "field"),
+            );
+            continue;
+        };
+        if let Some(kind) = channel.contact() {
+            if field.ty != kind.field_type() {
+                sink.push(wrong_contact_type(file, line, field, channel, kind, table));
+                continue;
+            }
+        }
+        if let Some(first) = out.iter().find(|c| c.channel == channel.name()) {
+            sink.push(
+                Diagnostic::new(
+                    codes::DUPLICATE,
+                    file,
+                    line.span,
+                    format!("channel `{}` is given a contact field twice", channel.name()),
+                    "second `contact` line",
+                )
+                .with_label(first.file, first.span, "first one here")
+                .with_help("keep one `contact .. for channel ..` line per channel"),
+            );
+            continue;
+        }
+        out.push(ContactModel {
+            channel: channel.name().to_string(),
+            field: field.name.clone(),
+            file,
+            span: line.span,
+        });
+    }
+    out
+}
+
+fn wrong_contact_type(
+    file: FileId,
+    line: &ast::ContactDecl,
+    field: &FieldModel,
+    channel: Channel,
+    kind: ContactKind,
+    table: &TableModel,
+) -> Diagnostic {
+    let want = kind.field_type();
+    let what = match kind {
+        ContactKind::Phone => "a phone number",
+        ContactKind::Email => "an email address",
+        ContactKind::PushToken => "a push token",
+    };
+    let others: Vec<&str> = table.fields.iter().filter(|f| f.ty == want).map(|f| f.name.as_str()).collect();
+    let help = match others.first() {
+        Some(other) => format!(
+            "name {} `{want}` field such as `{other}`, or declare `{}: {want}`",
+            crate::types::article(&want.to_string()),
+            field.name
+        ),
+        None => format!("declare the field as `{}: {want}`", field.name),
+    };
+    Diagnostic::new(
+        codes::CONTACT_TYPE,
+        file,
+        line.field.span,
+        format!(
+            "`{}` is {:#}, but channel `{}` sends to {what}",
+            field.name,
+            field.ty,
+            channel.name()
+        ),
+        format!("not {want:#} field"),
+    )
+    .with_label(field.file, field.span, format!("declared {:#} here", field.ty))
+    .with_help(help)
+}
+
 fn fields(file: FileId, decls: &[ast::Field], what: &str, sink: &mut Sink) -> Vec<FieldModel> {
     let mut out: Vec<FieldModel> = Vec::with_capacity(decls.len());
     let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -431,6 +571,7 @@ fn field_type(file: FileId, ty: &ast::TypeExpr, sink: &mut Sink) -> Option<Field
         }
         TypeKind::Phone => FieldType::Phone,
         TypeKind::Email => FieldType::Email,
+        TypeKind::PushToken => FieldType::PushToken,
         TypeKind::Consent => FieldType::Consent,
         TypeKind::Tz => FieldType::Tz,
         TypeKind::Ref(table) => FieldType::Ref(table.name.clone()),
@@ -473,7 +614,7 @@ fn check_default(file: FileId, ty: &FieldType, default: &Literal, sink: &mut Sin
         (FieldType::Int { .. } | FieldType::Money { .. }, Literal::Int(_)) => true,
         (FieldType::Decimal, Literal::Int(_) | Literal::Decimal { .. }) => true,
         (FieldType::Bool | FieldType::Consent, Literal::Bool { .. }) => true,
-        (FieldType::Text { .. } | FieldType::Phone | FieldType::Email | FieldType::Id, Literal::String(_)) => true,
+        (FieldType::Text { .. } | FieldType::Phone | FieldType::Email | FieldType::PushToken | FieldType::Id, Literal::String(_)) => true,
         (FieldType::Id, Literal::Int(_)) => true,
         (FieldType::Tz, Literal::String(s)) => {
             if s.value.parse::<chrono_tz::Tz>().is_err() {

@@ -64,7 +64,10 @@ mod tests {
 
     #[test]
     fn lists_known_names_in_plain_english() {
-        assert_eq!(help_for("zz", ["price", "product"], "property"), "known properties: `price`, `product`");
+        assert_eq!(
+            help_for("zz", ["price", "product"], "property"),
+            "known properties: `price`, `product`"
+        );
         assert_eq!(help_for("zz", ["won"], "filter"), "known filters: `won`");
         assert_eq!(help_for("zz", ["a"], "key"), "known keys: `a`");
     }

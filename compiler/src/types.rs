@@ -1,9 +1,12 @@
 //! Semantic types of schema fields and expressions.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The type of a schema field, resolved from its `TypeExpr`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The type of a schema field, resolved from its `TypeExpr`. Serialized in
+/// deployments (`"id"`, `{"text":{"max":20}}`, `{"enum":["a","b"]}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FieldType {
     Id,
     Text {
@@ -22,6 +25,8 @@ pub enum FieldType {
     Enum(Vec<String>),
     Phone,
     Email,
+    /// A device token for app push.
+    PushToken,
     Consent,
     Tz,
     /// A key of the named lookup table.
@@ -128,7 +133,7 @@ impl FieldType {
     pub fn ty(&self) -> Ty {
         match self {
             FieldType::Id => Ty::Id,
-            FieldType::Text { .. } | FieldType::Phone | FieldType::Email => Ty::Text,
+            FieldType::Text { .. } | FieldType::Phone | FieldType::Email | FieldType::PushToken => Ty::Text,
             FieldType::Int { .. } => Ty::Int,
             FieldType::Decimal => Ty::Decimal,
             FieldType::Money { .. } => Ty::Money,
@@ -164,6 +169,7 @@ impl fmt::Display for Plain<'_, FieldType> {
             FieldType::Money { max: None } => f.write_str("money"),
             FieldType::Phone => f.write_str("phone"),
             FieldType::Email => f.write_str("email"),
+            FieldType::PushToken => f.write_str("push_token"),
             FieldType::Consent => f.write_str("consent"),
             other => write!(f, "{}", other.ty()),
         }

@@ -275,6 +275,7 @@ fn nested_branches_and_exits_become_jumps() {
     let send = |m: &str, channels: &plan::Channels, next| Op::Send {
         message: m.into(),
         channels: channels.clone(),
+        expires: None,
         next,
     };
     assert_eq!(
@@ -405,4 +406,64 @@ fn unknown_campaign_is_an_error() {
         plan::build(&program, "nope"),
         Err(PlanError::UnknownCampaign { name: "nope".into() })
     );
+}
+
+const RULES: &str = r##"
+campaign flash_once {
+  kind info
+  channel alimtalk
+  trigger on cart_add
+  reentry after 7d
+  send flash expires after 3h
+  send flash via sms expires at 21:30
+  send flash
+}
+message flash {
+  template "FLASH_01"
+  "#{고객명}님, 3시간 한정 특가입니다."
+}
+alimtalk template "FLASH_01" {
+  "#{이름}님, 3시간 한정 특가입니다."
+}
+"##;
+
+#[test]
+fn reentry_rules_and_expiry_are_in_the_plan() {
+    let files = common::with_file(common::shop_files(), "campaigns/rules.camp", RULES);
+    let plan = shop_plan(&files, "flash_once");
+    assert_eq!(plan.reentry, plan::Reentry::After { seconds: 7 * 86_400 });
+    assert!(!plan.reentry.single(), "`after D` journeys may overlap");
+    let expiries: Vec<Option<plan::Expiry>> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::Send { expires, .. } => Some(*expires),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        expiries,
+        [
+            Some(plan::Expiry::After { seconds: 10_800 }),
+            Some(plan::Expiry::At { minute: 1_290 }),
+            None
+        ]
+    );
+    let json: serde_json::Value = serde_json::from_str(&plan.to_json()).expect("JSON");
+    assert_eq!(json["reentry"], serde_json::json!({"rule": "after", "seconds": 604_800}));
+    assert_eq!(
+        json["steps"][0]["op"]["expires"],
+        serde_json::json!({"type": "after", "seconds": 10_800})
+    );
+    assert_eq!(Plan::from_json(&plan.to_json()).as_ref(), Ok(&plan));
+
+    // The default rule and a send without expiry leave no trace in the JSON,
+    // so plans written before they existed keep their hash.
+    let cart = shop_plan(&common::shop_files(), "cart_reminder");
+    assert_eq!(cart.reentry, plan::Reentry::Single);
+    assert!(cart.reentry.single());
+    let json = cart.to_json();
+    assert!(!json.contains("reentry") && !json.contains("expires"), "{json}");
+    let restock = shop_plan(&common::shop_files(), "restock_alert");
+    assert_eq!(restock.reentry, plan::Reentry::Always);
 }

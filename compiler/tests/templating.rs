@@ -278,7 +278,7 @@ fn placeholders_resolve_to_typed_sources() {
         .iter()
         .filter_map(|p| match p {
             Part::Value(v) => Some(v),
-            Part::Text { .. } => None,
+            Part::Text { .. } | Part::Each { .. } | Part::Count { .. } => None,
         })
         .collect();
     assert_eq!(values.len(), 6);

@@ -106,6 +106,17 @@ pub struct TableDecl {
     pub source: StringLit,
     pub key: Ident,
     pub fields: Vec<Field>,
+    /// `contact mobile for channel sms` lines (the customer table only).
+    pub contacts: Vec<ContactDecl>,
+    pub span: Span,
+}
+
+/// `contact FIELD for channel CHANNEL`: the field that channel reads,
+/// instead of the first field of the channel's contact type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactDecl {
+    pub field: Ident,
+    pub channel: Ident,
     pub span: Span,
 }
 
@@ -149,6 +160,8 @@ pub enum TypeKind {
     Enum(Vec<Ident>),
     Phone,
     Email,
+    /// A device token for app push.
+    PushToken,
     Consent,
     Tz,
     Ref(Ident),
@@ -399,6 +412,8 @@ pub enum MessagePart {
     },
     /// `card { .. }`: one card of a carousel (title, text, image, buttons).
     Card(Card),
+    /// `list viewed = recent(item_view.product, 3) exclude purchased`
+    List(ListDecl),
 }
 
 impl MessagePart {
@@ -410,7 +425,48 @@ impl MessagePart {
             MessagePart::Button { label, url, .. } => vec![label, url],
             MessagePart::Item { text, url, .. } => vec![text, url],
             MessagePart::Card(c) => c.parts.iter().flat_map(MessagePart::templates).collect(),
-            MessagePart::TemplateCode(_) | MessagePart::Format(_) => vec![],
+            MessagePart::TemplateCode(_) | MessagePart::Format(_) | MessagePart::List(_) => vec![],
+        }
+    }
+}
+
+/// `list NAME = LIST`: a named list of rows of a lookup table, for
+/// `#{for p in NAME}..#{end}` and `#{NAME.count}` in the message's texts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDecl {
+    pub name: Ident,
+    pub list: ListExpr,
+    pub span: Span,
+}
+
+/// A list with its exclusions: `also_bought(trigger.product, 4) exclude purchased, trigger`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListExpr {
+    pub source: ListSource,
+    pub exclude: Vec<Exclusion>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListSource {
+    /// `recent(E.p, N)`
+    Recent { event: Ident, prop: Ident, n: IntLit },
+    /// `also_bought(X, N [within D])`
+    AlsoBought { anchor: Path, n: IntLit, within: Option<Duration> },
+    /// `popular(T [where COND] [within D], N)`
+    Popular {
+        table: Ident,
+        filter: Option<Box<Expr>>,
+        within: Option<Duration>,
+        n: IntLit,
+    },
+}
+
+impl ListSource {
+    /// The bound N.
+    pub fn n(&self) -> IntLit {
+        match self {
+            ListSource::Recent { n, .. } | ListSource::AlsoBought { n, .. } | ListSource::Popular { n, .. } => *n,
         }
     }
 }
@@ -433,6 +489,17 @@ pub struct AlimtalkTemplate {
     pub span: Span,
 }
 
+/// One part of `exclude ..`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Exclusion {
+    /// `purchased`: items the customer bought in the list's window.
+    Purchased(Span),
+    /// `trigger`: the triggering event's item.
+    Trigger(Span),
+    /// `where COND` on the item's fields.
+    Where(Expr),
+}
+
 /// A string with `#{..}` placeholders, already dedented (DESIGN §3).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
@@ -450,6 +517,18 @@ pub enum TemplateSegment {
         span: Span,
     },
     Placeholder(Placeholder),
+    /// `#{for p in LIST}..#{end}`: the body once per row of the list.
+    For(ForLoop),
+}
+
+/// `#{for VAR in LIST}` BODY `#{end}`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForLoop {
+    pub var: Ident,
+    pub list: Ident,
+    pub body: Vec<TemplateSegment>,
+    /// `#{for ..}` through `#{end}`.
+    pub span: Span,
 }
 
 /// `#{path | filter("arg") ?? "default"}`
@@ -506,6 +585,8 @@ pub enum CampaignItem {
     },
     Cap(Cap),
     Priority(IntLit),
+    /// `pad popular`: lists shorter than N are filled from `popular(..)`.
+    PadPopular(Span),
     Variant(Variant),
     Holdout(Percent),
     Goal {
@@ -513,6 +594,27 @@ pub enum CampaignItem {
         within: Duration,
         span: Span,
     },
+    /// `reentry never | after D | restart | always`
+    Reentry(Reentry),
+}
+
+/// `reentry ..`: whether a customer may start another journey of the campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reentry {
+    pub rule: ReentryRule,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReentryRule {
+    /// Once per customer, ever.
+    Never,
+    /// No new journey within this long of the customer's last entry.
+    After(Duration),
+    /// A new trigger ends the running journey and starts a new one.
+    Restart,
+    /// One journey per trigger occurrence.
+    Always,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -580,6 +682,8 @@ pub enum StepKind {
     Send {
         message: Ident,
         via: Option<Ident>,
+        /// `expires at 21:00` / `expires after 3h`
+        expires: Option<Expiry>,
     },
     If {
         cond: Expr,
@@ -588,6 +692,15 @@ pub enum StepKind {
         otherwise: Option<Vec<Step>>,
     },
     Exit,
+}
+
+/// When a send that has not gone out yet is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// `expires at 21:00`: on the customer's local day on which the step became due.
+    At(TimeOfDay),
+    /// `expires after 3h`: after the step became due.
+    After(Duration),
 }
 
 // ---------------------------------------------------------------- conditions and values

@@ -6,7 +6,7 @@
 //! reported as `BadPlaceholder` and kept as text, so the message still
 //! exists for the checker.
 
-use crate::ast::{FilterCall, Ident, Path, Placeholder, StringLit, Template, TemplateSegment};
+use crate::ast::{FilterCall, ForLoop, Ident, Path, Placeholder, StringLit, Template, TemplateSegment};
 use crate::lex;
 use crate::strings::{self, Piece};
 use crate::{Span, SyntaxError, SyntaxErrorKind};
@@ -18,6 +18,7 @@ pub(crate) fn parse(raw: &str, base: usize, span: Span, errors: &mut Vec<SyntaxE
         segments: Vec::new(),
         text: String::new(),
         text_span: None,
+        open: Vec::new(),
     };
     for piece in strings::dedent(raw) {
         match piece {
@@ -34,17 +35,48 @@ pub(crate) fn parse(raw: &str, base: usize, span: Span, errors: &mut Vec<SyntaxE
         }
     }
     out.flush();
+    // A `#{for}` without its `#{end}`: reported, and closed at the end.
+    while let Some((var, list, at, outer)) = out.open.pop() {
+        errors.push(SyntaxError {
+            kind: SyntaxErrorKind::BadPlaceholder,
+            span: at,
+            message: format!("`#{{for {} in {}}}` has no `#{{end}}`", var.name, list.name),
+            label: "loop not closed".to_string(),
+            help: Some("close the loop with `#{end}`".to_string()),
+        });
+        let body = std::mem::replace(&mut out.segments, outer);
+        out.segments.push(TemplateSegment::For(ForLoop {
+            var,
+            list,
+            body,
+            span: Span::new(at.start, span.end.saturating_sub(1).max(at.end)),
+        }));
+    }
     Template {
         segments: out.segments,
         span,
     }
 }
 
+/// What a placeholder turned out to be.
+enum Parsed {
+    Value(Placeholder),
+    /// `#{for VAR in LIST}`
+    For(Ident, Ident, Span),
+    /// `#{end}`
+    End(Span),
+}
+
+/// An open `#{for}`: its variable, list, span, and the segments before it.
+type OpenLoop = (Ident, Ident, Span, Vec<TemplateSegment>);
+
 /// Segments under construction: consecutive text is merged into one.
 struct Segments {
     segments: Vec<TemplateSegment>,
     text: String,
     text_span: Option<Span>,
+    /// Loops opened and not yet closed, outermost first.
+    open: Vec<OpenLoop>,
 }
 
 impl Segments {
@@ -117,10 +149,40 @@ impl Scanner<'_> {
                     at: i,
                     pos: i + 2,
                 };
-                match p.placeholder() {
-                    Ok(ph) => {
+                match p.parsed() {
+                    Ok(Parsed::Value(ph)) => {
                         out.flush();
                         out.segments.push(TemplateSegment::Placeholder(ph));
+                        i = p.pos;
+                        continue;
+                    }
+                    Ok(Parsed::For(var, list, at)) => {
+                        out.flush();
+                        let outer = std::mem::take(&mut out.segments);
+                        out.open.push((var, list, at, outer));
+                        i = p.pos;
+                        continue;
+                    }
+                    Ok(Parsed::End(at)) => {
+                        out.flush();
+                        match out.open.pop() {
+                            Some((var, list, start, outer)) => {
+                                let body = std::mem::replace(&mut out.segments, outer);
+                                out.segments.push(TemplateSegment::For(ForLoop {
+                                    var,
+                                    list,
+                                    body,
+                                    span: start.to(at),
+                                }));
+                            }
+                            None => errors.push(SyntaxError {
+                                kind: SyntaxErrorKind::BadPlaceholder,
+                                span: at,
+                                message: "`#{end}` without a `#{for ..}`".to_string(),
+                                label: "nothing to close".to_string(),
+                                help: Some("remove it, or open a loop with `#{for p in LIST}`".to_string()),
+                            }),
+                        }
                         i = p.pos;
                         continue;
                     }
@@ -147,6 +209,40 @@ struct PlaceholderParser<'a> {
 type Parse<T> = Result<T, SyntaxError>;
 
 impl<'a> PlaceholderParser<'a> {
+    /// `#{for VAR in LIST}`, `#{end}`, or a placeholder.
+    fn parsed(&mut self) -> Parse<Parsed> {
+        let start = self.pos;
+        self.blanks();
+        let rest = self.rest();
+        let word = lex::word_len(rest);
+        let head = &rest[..word];
+        let after = rest[word..].trim_start_matches([' ', '\t']);
+        if head == "end" && after.starts_with('}') {
+            self.pos += rest.len() - after.len() + 1;
+            return Ok(Parsed::End(Span::new(self.base + self.at, self.base + self.pos)));
+        }
+        if head == "for" && after.chars().next().is_some_and(lex::is_word_start) {
+            self.pos += word;
+            self.blanks();
+            let var = self.ident("a loop variable like `p` after `for`")?;
+            self.blanks();
+            if lex::word_len(self.rest()) != 2 || !self.rest().starts_with("in") {
+                return Err(self.expected("`in` after the loop variable"));
+            }
+            self.pos += 2;
+            self.blanks();
+            let list = self.ident("a list name after `in`")?;
+            self.blanks();
+            if self.peek() != Some('}') {
+                return Err(self.expected("`}` after the list name"));
+            }
+            self.pos += 1;
+            return Ok(Parsed::For(var, list, Span::new(self.base + self.at, self.base + self.pos)));
+        }
+        self.pos = start;
+        self.placeholder().map(Parsed::Value)
+    }
+
     fn placeholder(&mut self) -> Parse<Placeholder> {
         self.blanks();
         if self.peek() == Some('}') {

@@ -268,6 +268,12 @@ fn language_reference_schema() {
             max: Some(IntLit { value: 10_000_000, .. })
         }
     ));
+    assert_eq!(customer.fields[10].ty.kind, TypeKind::PushToken);
+    let [contact] = &customer.contacts[..] else { panic!() };
+    assert_eq!(
+        (contact.field.name.as_str(), contact.channel.name.as_str()),
+        ("office_phone", "lms")
+    );
     let SchemaItem::Event(purchase) = &schema.items[4] else { panic!() };
     let table = purchase.table.as_ref().unwrap();
     assert_eq!(table.source.value, "orders");
@@ -315,6 +321,7 @@ fn language_reference_messages() {
         match s {
             TemplateSegment::Text { text, .. } => sent.push_str(text),
             TemplateSegment::Placeholder(p) => sent.push_str(&format!("#{{{}}}", path(&p.path))),
+            TemplateSegment::For(_) => sent.push_str("#{for}"),
         }
     }
     assert_eq!(sent, "(광고) #{sender}\n#{고객명}님, 장바구니를 확인해 보세요.\n#{optout}");
@@ -333,6 +340,7 @@ fn language_reference_messages() {
             MessagePart::Format(_) => "format",
             MessagePart::Item { .. } => "item",
             MessagePart::Card(_) => "card",
+            MessagePart::List(_) => "list",
         })
         .collect();
     assert_eq!(kinds, ["subject", "title", "image", "template", "body", "button"]);

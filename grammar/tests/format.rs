@@ -200,3 +200,10 @@ proptest! {
         check_promises(&messy);
     }
 }
+
+#[test]
+fn contact_lines_are_entries_of_the_customer_block() {
+    let src = "schema {\n  customer from \"c\" key id {\n    id: id\n    office: phone?\n    contact: text?\n       contact office for channel lms\n  }\n}\n";
+    let out = check_promises(src);
+    assert!(out.contains("\n    contact office for channel lms\n"), "{out}");
+}

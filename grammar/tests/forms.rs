@@ -96,9 +96,15 @@ fn precedence() {
             "did a where x > 1 or y in (1, 2) and not z == 3 at least 2 times within 7d and customer.p > 1",
             "(and (did a where (or (> x 1) (and (in y [1 2]) (not (== z 3)))) at-least 2 within 7d) (> customer.p 1))",
         ),
-        ("did a where x > 1 and customer.p > 1", "(and (did a where (> x 1)) (> customer.p 1))"),
+        (
+            "did a where x > 1 and customer.p > 1",
+            "(and (did a where (> x 1)) (> customer.p 1))",
+        ),
         ("did a where x > 1 and vip", "(and (did a where (> x 1)) vip)"),
-        ("did a where x > 1 and did b where y > 2 and z > 3", "(and (did a where (> x 1)) (did b where (and (> y 2) (> z 3))))"),
+        (
+            "did a where x > 1 and did b where y > 2 and z > 3",
+            "(and (did a where (> x 1)) (did b where (and (> y 2) (> z 3))))",
+        ),
         ("days since last a + 1 > 2", "(> ((days-since (last a)) + 1) 2)"),
         ("count(e where a or b) > 0", "(> (count e where (or a b)) 0)"),
         ("1_000_000 < 2.5", "(< 1000000 2.5)"),
@@ -248,6 +254,7 @@ fn message_parts() {
             MessagePart::Format(f) => format!("format {}", f.name),
             MessagePart::Item { text, url, .. } => format!("item {} -> {}", tpl(text), tpl(url)),
             MessagePart::Card(c) => format!("card of {}", c.parts.len()),
+            MessagePart::List(l) => format!("list {}", l.name.name),
         })
         .collect();
     assert_eq!(
@@ -455,4 +462,142 @@ alimtalk template "ORDER_01" {
     };
     assert_eq!(t.code.value, "ORDER_01");
     assert_eq!(t.parts.len(), 3);
+}
+
+#[test]
+fn contact_lines_in_the_customer_block() {
+    let file = parse_ok(&fixture("contacts.camp"));
+    let Some(Item::Schema(schema)) = file.items.first() else { panic!() };
+    let SchemaItem::Customer(customer) = &schema.items[0] else {
+        panic!()
+    };
+    // `contact: text` stays a field.
+    let names: Vec<&str> = customer.fields.iter().map(|f| f.name.name.as_str()).collect();
+    assert_eq!(names, ["id", "phone", "office", "device", "contact"]);
+    assert_eq!(customer.fields[3].ty.kind, TypeKind::PushToken);
+    let lines: Vec<(&str, &str)> = customer
+        .contacts
+        .iter()
+        .map(|c| (c.field.name.as_str(), c.channel.name.as_str()))
+        .collect();
+    assert_eq!(lines, [("office", "lms"), ("device", "push")]);
+    let src = fixture("contacts.camp");
+    let c = &customer.contacts[0];
+    assert_eq!(&src[c.span.start..c.span.end], "contact office for channel lms");
+    // Only the customer block has them.
+    let errors =
+        camp_grammar::parse("schema {\n  table t from \"t\" key id {\n    id: id\n    contact id for channel sms\n  }\n}\n").errors;
+    assert!(!errors.is_empty());
+}
+
+#[test]
+fn reentry_rules_and_expiring_sends() {
+    let src = fixture("journeys.camp");
+    let file = parse_ok(&src);
+    let rule = |name: &str| {
+        campaign(&file, name)
+            .items
+            .iter()
+            .find_map(|i| match i {
+                CampaignItem::Reentry(r) => Some(match &r.rule {
+                    ReentryRule::Never => "never".to_string(),
+                    ReentryRule::After(d) => format!("after {}", dur(d)),
+                    ReentryRule::Restart => "restart".to_string(),
+                    ReentryRule::Always => "always".to_string(),
+                }),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    let sends = |name: &str| {
+        let steps: Vec<Step> = campaign(&file, name)
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                CampaignItem::Step(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        common::steps(&steps)
+    };
+    assert_eq!(rule("once"), "never");
+    assert_eq!(rule("weekly"), "after 7d");
+    assert_eq!(rule("again"), "restart");
+    assert_eq!(rule("receipts"), "always");
+    assert_eq!(sends("once"), "send m expires at 21:00");
+    assert_eq!(sends("weekly"), "send m via sms expires after 3h");
+    assert_eq!(sends("again"), "send m expires after 90m");
+    assert_eq!(sends("receipts"), "send m");
+    // The span of a re-entry rule is the whole clause.
+    let c = campaign(&file, "weekly");
+    let Some(CampaignItem::Reentry(r)) = c.items.first() else {
+        panic!("a re-entry rule first")
+    };
+    assert_eq!(&src[r.span.start..r.span.end], "reentry after 7d");
+    // Neither word is reserved elsewhere: `never` and `expires` stay names.
+    parse_ok("segment never = customer.expires == 1\n");
+}
+
+#[test]
+fn lists_and_loops() {
+    let file = parse_ok(
+        r##"message m {
+  list seen = recent(item_view.product, 3) exclude purchased, trigger, where stock == 0
+  list more = also_bought(trigger.product, 4 within 365d)
+  list top = popular(product where category == beauty within 30d, 5)
+  "#{for p in seen}#{p.name} #{end}#{seen.count}"
+}
+campaign c {
+  pad popular
+}"##,
+    );
+    let m = message(&file, "m");
+    let lists: Vec<&ListDecl> = m
+        .parts
+        .iter()
+        .filter_map(|p| match p {
+            MessagePart::List(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lists.len(), 3);
+    match &lists[0].list.source {
+        ListSource::Recent { event, prop, n } => {
+            assert_eq!((event.name.as_str(), prop.name.as_str(), n.value), ("item_view", "product", 3));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &lists[0].list.exclude[..],
+        [Exclusion::Purchased(_), Exclusion::Trigger(_), Exclusion::Where(_)]
+    ));
+    match &lists[1].list.source {
+        ListSource::AlsoBought { anchor, n, within } => {
+            assert_eq!(anchor.segments.len(), 2);
+            assert_eq!(n.value, 4);
+            assert_eq!(within.map(|d| d.seconds()), Some(365 * 86_400));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(&lists[2].list.source, ListSource::Popular { filter: Some(_), within: Some(_), n, .. } if n.value == 5));
+    let body = m
+        .parts
+        .iter()
+        .find_map(|p| match p {
+            MessagePart::Body(t) => Some(t),
+            _ => None,
+        })
+        .expect("a body");
+    assert_eq!(tpl(body), r#"for(p in seen: #{p.name} " ") #{seen.count}"#);
+    let c = campaign(&file, "c");
+    assert!(matches!(c.items[..], [CampaignItem::PadPopular(_)]));
+}
+
+#[test]
+fn unclosed_and_stray_loops_are_errors() {
+    for src in ["message m {\n  \"#{for p in seen}#{p.name}\"\n}", "message m {\n  \"#{end}\"\n}"] {
+        let parsed = camp_grammar::parse(src);
+        assert_eq!(parsed.errors.len(), 1, "{src}: {:?}", parsed.errors);
+        assert_eq!(parsed.errors[0].kind, camp_grammar::SyntaxErrorKind::BadPlaceholder);
+    }
 }

@@ -22,6 +22,7 @@ fn sent(t: &Template) -> String {
         .map(|s| match s {
             TemplateSegment::Text { text, .. } => text.clone(),
             TemplateSegment::Placeholder(p) => format!("<{}>", path(&p.path)),
+            TemplateSegment::For(l) => format!("[{} in {}]", l.var.name, l.list.name),
         })
         .collect()
 }
@@ -122,6 +123,7 @@ fn every_string_part_is_a_template() {
             MessagePart::TemplateCode(code) => vec![format!("code {:?}", code.value)],
             MessagePart::Format(f) => vec![format!("format {}", f.name)],
             MessagePart::Item { .. } | MessagePart::Card(_) => p.templates().into_iter().map(tpl).collect(),
+            MessagePart::List(_) => vec![],
         })
         .collect();
     assert_eq!(paths, ["#{a}", "#{b}", "#{c}", "#{d}", "#{e}", "code \"#{kept}\""]);

@@ -85,6 +85,12 @@ fn keywords_in_context() {
     has(&labels, &["segment", "message", "campaign", "schema", "policy"]);
     let labels = complete(&mut c, "d", "campaign c {\n  kind @@\n}\n");
     has(&labels, &["ad", "info"]);
+    let labels = complete(&mut c, "f", "campaign c {\n  kind ad\n  @@\n}\n");
+    has(&labels, &["reentry"]);
+    let labels = complete(&mut c, "g", "campaign c {\n  reentry @@\n}\n");
+    has(&labels, &["never", "after", "restart", "always"]);
+    let labels = complete(&mut c, "h", "campaign c {\n  send cart_remind expires @@\n}\n");
+    has(&labels, &["at", "after"]);
     // In a comment or plain text: nothing.
     let labels = complete(&mut c, "e", "// customer.@@\nsegment s = x\n");
     assert!(labels.is_empty(), "{labels:?}");

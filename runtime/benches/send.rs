@@ -11,7 +11,7 @@
 //! `CAMP_BENCH_RECIPIENTS` (default 1000000), `CAMP_BENCH_BACKENDS`
 //! (`sqlite,postgres`).
 
-use camp_compiler::plan;
+use camp_compiler::plan::Deployment;
 use camp_compiler::program::Program;
 use camp_compiler::{Input, Workspace};
 use camp_runtime::binds::{parse_instant, BindValue};
@@ -78,7 +78,7 @@ async fn count(db: &Database, sql: &str) -> i64 {
 async fn engine(url: &str, schema: &str, daemons: usize, out: &Path, n: u64) -> f64 {
     let a = analysis();
     let program = Program::new(&a).expect("program");
-    let plan = plan::build(&program, "bench_broadcast").expect("plan");
+    let deployment = Deployment::build(&program).expect("deployment");
     let due = parse_instant("2026-11-23T01:00:00Z").expect("instant");
     let file = Arc::new(FileChannel::open(out).expect("output file"));
     let mut runners = Vec::new();
@@ -91,16 +91,9 @@ async fn engine(url: &str, schema: &str, daemons: usize, out: &Path, n: u64) -> 
             schema: schema.to_string(),
             ..Options::default()
         };
-        let r = Runner::start(
-            db,
-            program.schema.clone(),
-            vec![plan.clone()],
-            channels,
-            opts,
-            due - chrono::Duration::seconds(1),
-        )
-        .await
-        .expect("runner");
+        let r = Runner::start(db, deployment.clone(), channels, opts, due - chrono::Duration::seconds(1))
+            .await
+            .expect("runner");
         runners.push(Arc::new(r));
     }
     let started = Instant::now();
@@ -122,7 +115,7 @@ async fn engine(url: &str, schema: &str, daemons: usize, out: &Path, n: u64) -> 
         camp_runtime::db::Backend::Sqlite => "camp_ledger".to_string(),
         camp_runtime::db::Backend::Postgres => format!("\"{schema}\".ledger"),
     };
-    let sent = count(&db, &format!("SELECT COUNT(*) FROM {ledger} WHERE status = 'sent'")).await;
+    let sent = count(&db, &format!("SELECT COUNT(*) FROM {ledger} WHERE status IN ('sent', 'delivered')")).await;
     assert_eq!(sent, n as i64, "every recipient's send recorded and delivered");
     for r in runners {
         r.stop().await.expect("stop");

@@ -56,12 +56,9 @@ pub async fn run(
     });
     tokio::pin!(shutdown);
     let mut failures = 0u32;
+    // The registration is renewed by the runner's own task on the wall
+    // clock, however long a tick takes.
     loop {
-        match runner.heartbeat().await {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!("this daemon's registration had expired; it was renewed"),
-            Err(e) => tracing::warn!(error = %e, "cannot renew this daemon's registration"),
-        }
         match runner.tick(clock.now()).await {
             Ok(t) => {
                 failures = 0;

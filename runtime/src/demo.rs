@@ -14,7 +14,7 @@ use crate::engine::{Options, Runner};
 use crate::report;
 use crate::sample::{self, SampleSpec};
 use camp_compiler::lower::cond::param_type;
-use camp_compiler::plan::{self, Plan};
+use camp_compiler::plan::{Deployment, Plan};
 use camp_compiler::program::Program;
 use camp_compiler::schema::EventStorage;
 use camp_compiler::Analysis;
@@ -48,11 +48,8 @@ pub type ProgressFn<'a> = &'a mut dyn FnMut(&'static str, u64, u64);
 
 pub async fn run(analysis: &Analysis, opts: &DemoOptions, out: &mut dyn FnMut(String), progress: ProgressFn<'_>) -> Result<(), String> {
     let program = Program::new(analysis).ok_or("the example workspace does not check")?;
-    let plans: Vec<Plan> = program
-        .campaigns
-        .keys()
-        .map(|n| plan::build(&program, n).map_err(|e| e.to_string()))
-        .collect::<Result<_, _>>()?;
+    let deployment = Deployment::build(&program).map_err(|e| e.to_string())?;
+    let plans: Vec<Plan> = deployment.plans.clone();
     let zone: chrono_tz::Tz = plans.first().and_then(|p| p.zone.parse().ok()).unwrap_or(chrono_tz::Asia::Seoul);
     let end = opts.start + Duration::days(opts.days);
 
@@ -88,8 +85,7 @@ pub async fn run(analysis: &Analysis, opts: &DemoOptions, out: &mut dyn FnMut(St
     };
     let runner = Runner::start(
         db.clone(),
-        program.schema.clone(),
-        plans.clone(),
+        deployment,
         ChannelSet::all(Arc::new(recorder.clone())),
         opts_engine,
         opts.start,

@@ -412,7 +412,7 @@ async fn latest_trigger(
     Ok(None)
 }
 
-fn json_of(value: Value) -> Json {
+pub(crate) fn json_of(value: Value) -> Json {
     match value {
         Value::Null => Json::Null,
         Value::Int(n) => Json::from(n),
@@ -425,7 +425,7 @@ fn json_of(value: Value) -> Json {
 }
 
 /// The render query's row for one customer, as (path, value) pairs.
-async fn render_row(
+pub(crate) async fn render_row(
     db: &Database,
     query: &camp_compiler::lower::Query,
     columns: &[Column],
@@ -473,7 +473,7 @@ fn render_one(message: &CompiledMessage, channel: Channel, row: &[(String, Value
 }
 
 /// The send on its primary channel and on each fallback.
-fn render_chain(
+pub(crate) fn render_chain(
     message: &CompiledMessage,
     channels: &plan::Channels,
     row: &[(String, Value)],
@@ -571,7 +571,9 @@ pub async fn campaign_preview(
             let Some(i) = at else { break };
             let Some(step) = plan.steps.get(i) else { break };
             at = match &step.op {
-                Op::Send { message, channels, next, .. } => {
+                Op::Send {
+                    message, channels, next, ..
+                } => {
                     if let Some(compiled) = plan.messages.get(message) {
                         previews.push(render_chain(compiled, channels, &row, zone.as_deref())?);
                     }

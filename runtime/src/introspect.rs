@@ -1,6 +1,13 @@
 //! What tables and columns a database really has: `camp schema pull`
-//! writes a schema from it, and `camp check --database` compares it with
-//! the schema file.
+//! writes a schema from it (`pull.rs`), and `camp check --database`
+//! compares it with the schema file (here) and with the values the
+//! database holds (`drift.rs`).
+
+mod drift;
+mod pull;
+
+pub use drift::enum_drift;
+pub use pull::{is_email, is_korean_mobile, is_zone, pull, SAMPLE_ROWS, SCAN_ROWS};
 
 use crate::db::{Backend, Database, DbError, Want};
 use camp_compiler::codes;
@@ -8,7 +15,7 @@ use camp_compiler::schema::{EventStorage, FieldModel, SchemaModel};
 use camp_compiler::templating::Value;
 use camp_compiler::types::FieldType;
 use camp_compiler::Diagnostic;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// A column's storage class, normalized across backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +58,8 @@ fn classify(declared: &str) -> Class {
     match t.as_str() {
         _ if t.contains("timestamp") || t.contains("datetime") => Class::Timestamp,
         "date" => Class::Date,
+        // Not integers, though their names hold "int".
+        "interval" | "point" => Class::Other,
         _ if t.contains("json") => Class::Json,
         _ if t.contains("bool") => Class::Boolean,
         _ if t.contains("int") => Class::Integer,
@@ -174,7 +183,9 @@ async fn refine_by_values(db: &Database, table: &mut DbTable) -> Result<(), DbEr
         }
         let all = |f: &dyn Fn(&Value) -> bool| values.iter().all(f);
         let is_date = |v: &Value| matches!(v, Value::Text(t) if t.len() == 10 && chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok());
-        let is_instant = |v: &Value| matches!(v, Value::Text(t) if t.len() > 10 && crate::binds::parse_instant(t).is_some());
+        // UTC text as SQLite's date functions write it (DESIGN §3.2): text
+        // with a `T` or a zone does not compare with it.
+        let is_instant = |v: &Value| matches!(v, Value::Text(t) if t.len() > 10 && t.as_bytes()[10] == b' ' && !t.ends_with('Z') && !t[10..].contains(['+', '-']) && crate::binds::parse_instant(t).is_some());
         let is_flag = |v: &Value| matches!(v, Value::Int(0 | 1));
         let is_json = |v: &Value| matches!(v, Value::Text(t) if t.starts_with('{') && serde_json::from_str::<serde_json::Value>(t).is_ok());
         if all(&is_date) {
@@ -190,49 +201,6 @@ async fn refine_by_values(db: &Database, table: &mut DbTable) -> Result<(), DbEr
     Ok(())
 }
 
-/// Property types of one event type of a shared events table, from the
-/// JSON of some of its rows.
-async fn json_props(
-    db: &Database,
-    table: &str,
-    kind_col: &str,
-    props_col: &str,
-    kind: &str,
-    tables: &BTreeSet<String>,
-) -> Result<Vec<(String, String)>, DbError> {
-    let d = db.dialect();
-    let sql = format!(
-        "SELECT {p} FROM {t} WHERE {k} = {ph} LIMIT 50",
-        p = d.quote(props_col),
-        t = d.quote(table),
-        k = d.quote(kind_col),
-        ph = d.placeholder(1)
-    );
-    let mut found: BTreeMap<String, String> = BTreeMap::new();
-    for row in db.fetch(&sql, &[crate::BindValue::Text(kind.to_string())], &[Want::Text]).await? {
-        let Some(Value::Text(text)) = row.into_iter().next() else {
-            continue;
-        };
-        let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        for (key, value) in map {
-            let ty = match &value {
-                serde_json::Value::Number(n) if n.is_i64() && tables.contains(&key) => format!("ref {key}"),
-                serde_json::Value::Number(n) if n.is_i64() && (key.contains("price") || key.contains("amount")) => "money".into(),
-                serde_json::Value::Number(n) if n.is_i64() => "int".into(),
-                serde_json::Value::Number(_) => "decimal".into(),
-                serde_json::Value::Bool(_) => "bool".into(),
-                serde_json::Value::String(t) if crate::binds::parse_instant(t).is_some() => "timestamp".into(),
-                serde_json::Value::String(_) => "text".into(),
-                _ => continue,
-            };
-            found.entry(key).or_insert(ty);
-        }
-    }
-    Ok(found.into_iter().collect())
-}
-
 /// The classes a schema type may be stored as.
 fn accepts(ty: &FieldType, class: Class) -> bool {
     match ty {
@@ -242,7 +210,9 @@ fn accepts(ty: &FieldType, class: Class) -> bool {
         FieldType::Bool | FieldType::Consent => matches!(class, Class::Boolean | Class::Integer),
         FieldType::Timestamp => matches!(class, Class::Timestamp | Class::Text),
         FieldType::Date => matches!(class, Class::Date | Class::Text),
-        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::Tz => matches!(class, Class::Text),
+        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::PushToken | FieldType::Tz => {
+            matches!(class, Class::Text)
+        }
     }
 }
 
@@ -327,145 +297,12 @@ pub fn compare(schema: &SchemaModel, tables: &[DbTable]) -> Vec<Diagnostic> {
     out
 }
 
-/// A schema file written from what the database has: tables with a
-/// customer key column and a time column become events, a table named like
-/// customers becomes the customer table, the rest lookup tables.
-pub async fn pull(db: &Database) -> Result<String, DbError> {
+/// Everything `camp check --database` finds: the schema against the
+/// tables and columns (E0501-E0503), and enums against the values the
+/// columns and JSON properties hold (E0504).
+pub async fn check_database(db: &Database, schema: &SchemaModel) -> Result<Vec<Diagnostic>, DbError> {
     let tables = tables(db).await?;
-    let customer = tables
-        .iter()
-        .find(|t| matches!(t.name.as_str(), "customers" | "customer" | "users" | "members" | "user" | "member"))
-        .ok_or_else(|| DbError::data("no customer table found (looked for `customers`, `users`, `members`)"))?;
-    let key_of = |t: &DbTable| {
-        t.columns
-            .iter()
-            .find(|c| c.primary_key)
-            .or(t.columns.first())
-            .map(|c| c.name.clone())
-    };
-    let customer_key = key_of(customer).unwrap_or_else(|| "id".into());
-    let lookups: Vec<&DbTable> = tables
-        .iter()
-        .filter(|t| t.name != customer.name && t.column("customer_id").is_none())
-        .collect();
-    let singular = |name: &str| {
-        name.strip_suffix("ies")
-            .map(|s| format!("{s}y"))
-            .unwrap_or_else(|| name.trim_end_matches('s').to_string())
-    };
-    let table_names: BTreeSet<String> = lookups.iter().map(|t| singular(&t.name)).collect();
-    let field_type = |c: &DbColumn, is_key: bool| -> String {
-        let lower = c.name.to_ascii_lowercase();
-        let base = match c.class {
-            _ if is_key => "id".to_string(),
-            Class::Integer if lower.ends_with("_id") && table_names.contains(lower.trim_end_matches("_id")) => {
-                format!("ref {}", lower.trim_end_matches("_id"))
-            }
-            Class::Integer if lower.contains("price") || lower.contains("amount") => "money".into(),
-            Class::Integer => "int".into(),
-            Class::Real => "decimal".into(),
-            Class::Boolean if lower.contains("consent") || lower.contains("agree") => "consent".into(),
-            Class::Boolean => "bool".into(),
-            Class::Timestamp => "timestamp".into(),
-            Class::Date => "date".into(),
-            Class::Text if lower.contains("phone") || lower.contains("mobile") => "phone".into(),
-            Class::Text if lower.contains("email") => "email".into(),
-            Class::Text if lower == "timezone" || lower == "tz" || lower == "time_zone" => "tz".into(),
-            Class::Text if !c.enum_values.is_empty() => format!("enum({})", c.enum_values.join(", ")),
-            _ => "text".into(),
-        };
-        if c.nullable && !is_key {
-            format!("{base}?")
-        } else {
-            base
-        }
-    };
-    let mut out = String::from("// Written by `camp schema pull` from the database. Review the types:\n// `text` fields need `max N` for channel length checks, enums their values.\n\nschema {\n");
-    let write_fields = |out: &mut String, t: &DbTable, key: Option<&str>, skip: &[&str]| {
-        for c in &t.columns {
-            if skip.contains(&c.name.as_str()) {
-                continue;
-            }
-            out.push_str(&format!(
-                "    {}: {}\n",
-                ident(&c.name),
-                field_type(c, Some(c.name.as_str()) == key)
-            ));
-        }
-    };
-    out.push_str(&format!("  customer from \"{}\" key {} {{\n", customer.name, ident(&customer_key)));
-    write_fields(&mut out, customer, Some(&customer_key), &[]);
-    out.push_str("  }\n");
-    for t in &lookups {
-        if t.column("type").is_some() || t.column("kind").is_some() && t.columns.iter().any(|c| c.class == Class::Json) {
-            continue;
-        }
-        let key = key_of(t).unwrap_or_else(|| "id".into());
-        out.push_str(&format!(
-            "\n  table {} from \"{}\" key {} {{\n",
-            ident(&singular(&t.name)),
-            t.name,
-            ident(&key)
-        ));
-        write_fields(&mut out, t, Some(&key), &[]);
-        out.push_str("  }\n");
-    }
-    for t in tables
-        .iter()
-        .filter(|t| t.name != customer.name && t.column("customer_id").is_some())
-    {
-        let time = t.columns.iter().find(|c| c.class == Class::Timestamp).map(|c| c.name.clone());
-        let json = t
-            .columns
-            .iter()
-            .find(|c| c.class == Class::Json || c.name == "properties" || c.name == "props");
-        let kind = t.columns.iter().find(|c| c.name == "kind" || c.name == "type" || c.name == "event");
-        let Some(time) = time else { continue };
-        if let (Some(json), Some(kind)) = (json, kind) {
-            out.push_str(&format!(
-                "\n  events from \"{}\" customer customer_id type {} time {} props {}\n",
-                t.name,
-                ident(&kind.name),
-                ident(&time),
-                ident(&json.name)
-            ));
-            let sql = format!(
-                "SELECT DISTINCT {} FROM {} ORDER BY 1",
-                db.dialect().quote(&kind.name),
-                db.dialect().quote(&t.name)
-            );
-            for row in db.fetch(&sql, &[], &[Want::Text]).await? {
-                if let Some(Value::Text(event)) = row.into_iter().next() {
-                    let props = json_props(db, &t.name, &kind.name, &json.name, &event, &table_names).await?;
-                    let props: Vec<String> = props.iter().map(|(k, ty)| format!("{}: {ty}", ident(k))).collect();
-                    out.push_str(&format!("  event {} {{ {} }}\n", ident(&event), props.join(", ")));
-                }
-            }
-        } else {
-            let rowid = camp_compiler::lower::ddl::EVENT_ROW_ID;
-            out.push_str(&format!(
-                "\n  event {} from \"{}\" customer customer_id time {} {{\n",
-                ident(&singular(&t.name)),
-                t.name,
-                ident(&time)
-            ));
-            write_fields(&mut out, t, None, &["customer_id", time.as_str(), rowid]);
-            out.push_str("  }\n");
-        }
-    }
-    out.push_str("}\n");
-    Ok(out)
-}
-
-/// A column name as a camp identifier.
-fn ident(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' })
-        .collect();
-    if clean.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-        format!("_{clean}")
-    } else {
-        clean
-    }
+    let mut found = compare(schema, &tables);
+    found.extend(enum_drift(db, schema, &tables).await?);
+    Ok(found)
 }

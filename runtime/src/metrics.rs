@@ -13,6 +13,7 @@ pub struct Metrics {
     events: AtomicU64,
     quarantined: AtomicU64,
     enrolled: AtomicU64,
+    ignored: AtomicU64,
     decisions: Mutex<BTreeMap<&'static str, u64>>,
     deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
     dead_letters: AtomicU64,
@@ -41,6 +42,11 @@ impl Metrics {
 
     pub fn enrolled(&self, n: u64) {
         self.enrolled.fetch_add(n, Relaxed);
+    }
+
+    /// Triggers a re-entry rule kept out.
+    pub fn ignored(&self, n: u64) {
+        self.ignored.fetch_add(n, Relaxed);
     }
 
     pub fn decided(&self, verdicts: &[Verdict]) {
@@ -94,6 +100,11 @@ impl Metrics {
             self.quarantined.load(Relaxed),
         );
         counter("camp_enrollments_total", "Enrollments created.", self.enrolled.load(Relaxed));
+        counter(
+            "camp_triggers_ignored_total",
+            "Triggers that started no journey because of the campaign's re-entry rule.",
+            self.ignored.load(Relaxed),
+        );
         counter(
             "camp_dead_letters_total",
             "Deliveries given up on.",

@@ -26,6 +26,11 @@ pub enum Reply {
     Status(u16),
     /// Answer this status after a pause (longer than a client's timeout: a hanging receiver).
     After(Duration, u16),
+    /// Answer this status with this body.
+    Body(u16, &'static str),
+    /// Answer this status with the request's own body (a provider that
+    /// quotes what it was sent, recipient included).
+    Echo(u16),
 }
 
 pub type Behaviour = Arc<dyn Fn(&Hit) -> Reply + Send + Sync>;
@@ -76,7 +81,7 @@ impl Drop for Receiver {
     }
 }
 
-async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let key = header("idempotency-key").unwrap_or_default();
     let attempt = match s.seen.lock() {
@@ -95,15 +100,18 @@ async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Sta
         attempt,
     };
     let reply = (s.behaviour)(&hit);
+    let echo = hit.body.clone();
     if let Ok(mut hits) = s.hits.lock() {
         hits.push(hit);
     }
-    let code = match reply {
-        Reply::Status(c) => c,
+    let (code, text) = match reply {
+        Reply::Status(c) => (c, String::new()),
         Reply::After(pause, c) => {
             tokio::time::sleep(pause).await;
-            c
+            (c, String::new())
         }
+        Reply::Body(c, text) => (c, text.to_string()),
+        Reply::Echo(c) => (c, echo),
     };
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), text)
 }

@@ -8,8 +8,7 @@ use crate::channels::{ChannelSet, Recorder};
 use crate::clock::ms;
 use crate::db::{Backend, CellsExt, Database, DbError};
 use crate::engine::{Options, Runner};
-use camp_compiler::plan::Plan;
-use camp_compiler::schema::SchemaModel;
+use camp_compiler::plan::Deployment;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -59,8 +58,13 @@ pub fn sends_of(recorder: &Recorder) -> Vec<Send> {
         })
         .collect();
     out.sort_by(|a, b| {
-        (a.at, &a.campaign, customer_order(&a.customer), &a.channel, &a.message)
-            .cmp(&(b.at, &b.campaign, customer_order(&b.customer), &b.channel, &b.message))
+        (a.at, &a.campaign, customer_order(&a.customer), &a.channel, &a.message).cmp(&(
+            b.at,
+            &b.campaign,
+            customer_order(&b.customer),
+            &b.channel,
+            &b.message,
+        ))
     });
     out
 }
@@ -74,18 +78,18 @@ fn customer_order(key: &str) -> (u8, i128, &str) {
     }
 }
 
-/// Runs the campaigns from `from` to `to` over the events stored in `db`.
+/// Runs the deployment's campaigns from `from` to `to` over the events
+/// stored in `db`.
 pub async fn simulate(
     url: &str,
-    schema: SchemaModel,
-    plans: Vec<Plan>,
+    deployment: Deployment,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     mut progress: impl FnMut(DateTime<Utc>, &Simulation),
 ) -> Result<Simulation, DbError> {
     let db = Database::connect(url).await?;
     let scratch = Scratch::make(&db).await?;
-    let result = run(&scratch, schema, plans, from, to, &mut progress).await;
+    let result = run(&scratch, deployment, from, to, &mut progress).await;
     scratch.remove().await;
     db.close().await;
     result
@@ -93,8 +97,7 @@ pub async fn simulate(
 
 async fn run(
     scratch: &Scratch,
-    schema: SchemaModel,
-    plans: Vec<Plan>,
+    deployment: Deployment,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     progress: &mut impl FnMut(DateTime<Utc>, &Simulation),
@@ -107,8 +110,7 @@ async fn run(
     };
     let runner = Runner::start(
         scratch.db.clone(),
-        schema,
-        plans,
+        deployment,
         ChannelSet::all(Arc::new(recorder.clone())),
         opts,
         from,

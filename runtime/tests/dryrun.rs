@@ -64,6 +64,49 @@ async fn shop_campaigns_on_both_databases() {
         assert!(codes.is_empty(), "{codes:?}");
     }
 
+    // `camp schema pull` from the shop's own tables: it checks clean, finds
+    // what the schema file declares, and `check --database` finds no drift.
+    for db in [&dbs.sqlite, &dbs.postgres] {
+        let text = introspect::pull(db).await.expect("pull");
+        let mut ws = camp_compiler::Workspace::new();
+        ws.add("schema.camp", camp_compiler::Input::Text(text.clone()));
+        let pulled = camp_compiler::analyze(&ws);
+        let errors = common::files::errors(&pulled);
+        assert!(errors.is_empty(), "{errors:?}\n{text}");
+        let schema = camp_compiler::program::schema_of(&pulled);
+        assert_eq!(schema.customer.as_ref().map(|c| c.source.as_str()), Some("customers"), "{text}");
+        assert_eq!(schema.events_table.as_ref().map(|e| e.source.as_str()), Some("events"), "{text}");
+        // Every event: shared ones by their type, the others by their table.
+        for event in program.schema.events.iter() {
+            let found = match &event.storage {
+                camp_compiler::schema::EventStorage::Shared => schema.event(&event.name).is_some_and(|e| e.storage == event.storage),
+                own => schema.events.iter().any(|e| e.storage == *own),
+            };
+            assert!(found, "event {} pulled: {text}", event.name);
+        }
+        let customer = schema.customer.as_ref().expect("customer");
+        let ty = |name: &str| customer.field(name).map(|f| f.ty.clone());
+        use camp_compiler::types::FieldType;
+        assert_eq!(ty("phone"), Some(FieldType::Phone), "{text}");
+        assert_eq!(ty("email"), Some(FieldType::Email), "{text}");
+        assert_eq!(ty("timezone"), Some(FieldType::Tz), "{text}");
+        assert_eq!(ty("marketing_consent"), Some(FieldType::Consent), "{text}");
+        // The enum's values (sorted: the database has no order for them).
+        let tiers = ["bronze", "gold", "silver", "vip"].map(String::from).to_vec();
+        assert_eq!(ty("tier"), Some(FieldType::Enum(tiers)), "{text}");
+        let props = |e: &str, p: &str| schema.event(e).and_then(|e| e.prop(p)).map(|p| p.ty.clone());
+        assert_eq!(props("cart_add", "product"), Some(FieldType::Ref("product".into())), "{text}");
+        assert_eq!(props("coupon_issued", "coupon"), Some(FieldType::Ref("coupon".into())), "{text}");
+        assert_eq!(
+            props("app_open", "platform"),
+            Some(FieldType::Enum(vec!["android".into(), "ios".into()])),
+            "{text}"
+        );
+        let found = introspect::check_database(db, &schema).await.expect("compares");
+        let found: Vec<String> = found.iter().map(|d| format!("{} {}", d.code.id, d.message)).collect();
+        assert!(found.is_empty(), "{found:?}\n{text}");
+    }
+
     // Where the database drifts from the schema file: a table renamed
     // (E0501), a column gone (E0502), a column of another type (E0503).
     for db in [&dbs.sqlite, &dbs.postgres] {
@@ -97,8 +140,12 @@ async fn shop_campaigns_on_both_databases() {
     // trigger event that passes the trigger's `where`, even when a later
     // one does not. `cart_reminder` triggers on `cart_add where price >=
     // 10_000`: a 20,000 cart_add then a 5,000 one keep the customer in.
-    let vip = dryrun::audience(&dbs.sqlite, &program, "vip_weekly", now).await.expect("vip audience");
-    let before = dryrun::audience(&dbs.sqlite, &program, "cart_reminder", now).await.expect("audience");
+    let vip = dryrun::audience(&dbs.sqlite, &program, "vip_weekly", now)
+        .await
+        .expect("vip audience");
+    let before = dryrun::audience(&dbs.sqlite, &program, "cart_reminder", now)
+        .await
+        .expect("audience");
     let customer = vip
         .iter()
         .find(|k| !before.contains(k))
@@ -139,6 +186,50 @@ async fn shop_campaigns_on_both_databases() {
             .await
             .expect("preview of the member");
         assert!(!previews.is_empty());
+    }
+
+    // Enum drift (E0504): a customer field, a lookup field and a JSON
+    // property hold values the schema's enums lack.
+    for db in [&dbs.sqlite, &dbs.postgres] {
+        let json = if db.backend() == camp_runtime::db::Backend::Postgres {
+            "'{j}'::jsonb"
+        } else {
+            "'{j}'"
+        };
+        let at = if db.backend() == camp_runtime::db::Backend::Postgres {
+            "TIMESTAMPTZ '2026-11-01 00:00:00+00'"
+        } else {
+            "'2026-11-01 00:00:00'"
+        };
+        db.execute_all(&[
+            "UPDATE customers SET tier = 'platinum' WHERE id = 1".to_string(),
+            "UPDATE products SET category = 'pets' WHERE id = 1".to_string(),
+            format!(
+                "INSERT INTO events (customer_id, kind, occurred_at, properties) VALUES (1, 'app_open', {at}, {})",
+                json.replace("{j}", "{\"platform\": \"web\"}")
+            ),
+        ])
+        .await
+        .expect("drift applies");
+        let found = introspect::check_database(db, &program.schema).await.expect("compares");
+        let found: Vec<String> = found
+            .iter()
+            .map(|d| format!("{} {} | {}", d.code.id, d.message, d.help.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].starts_with("E0504 column `customers.tier`") && found[0].contains("`platinum`"),
+            "{found:?}"
+        );
+        assert!(found[0].contains("enum(bronze, silver, gold, vip, platinum)"), "{found:?}");
+        assert!(
+            found[1].starts_with("E0504 column `products.category`") && found[1].contains("`pets`"),
+            "{found:?}"
+        );
+        assert!(
+            found[2].starts_with("E0504 property `platform` of `app_open` events") && found[2].contains("`web`"),
+            "{found:?}"
+        );
     }
 
     // A customer that does not exist, on both.

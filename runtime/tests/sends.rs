@@ -14,12 +14,14 @@ use serde_json::json;
 use std::sync::Arc;
 use support::t;
 
-/// Sends an informational push on every app open, at most 3 a day.
+/// Sends an informational push on every app open (one journey per open,
+/// even while another runs), at most 3 a day.
 const CAPPED: &str = r##"
 campaign app_hello {
   kind info
   channel push
   trigger on app_open
+  reentry always
   cap 3 per 24h
   send app_hello_note
 }
@@ -160,8 +162,11 @@ async fn withdrawn(db: Database) {
     let runner = support::runner(&db, &analysis, &["cart_reminder"], start, &recorder).await;
     let people = support::consenting(&db, "cart_reminder", 10.0, 2).await;
     let (keeps, withdraws) = (people[0], people[1]);
+    // A product in stock: the reminder exits when the product sells out.
+    let product = support::count(&db, "SELECT MIN(\"id\") FROM \"products\" WHERE \"stock\" > 0", &[]).await;
+    assert!(product > 0, "a product in stock");
     for who in [keeps, withdraws] {
-        let cart = json!({"type": "cart_add", "customer": who, "properties": {"product": 3, "price": 19_000}});
+        let cart = json!({"type": "cart_add", "customer": who, "properties": {"product": product, "price": 19_000}});
         assert_eq!(support::post(&runner, start, cart).await.accepted, 1);
     }
     let now = support::drive(&runner, start, start + Duration::hours(12), vec![start + Duration::hours(12)]).await;
@@ -223,8 +228,7 @@ async fn a_second_daemon_on_one_sqlite_file_is_refused() {
         .expect("connect");
     let second = Runner::start(
         again,
-        support::schema(&analysis),
-        support::plans(&analysis, &["cart_reminder"]),
+        support::deployment(&analysis, &["cart_reminder"]),
         ChannelSet::new(),
         Options::default(),
         now,

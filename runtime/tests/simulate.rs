@@ -21,16 +21,9 @@ async fn replay(url: &str) {
         .expect("sample data");
     let names = ["cart_reminder", "winback", "year_end_sale", "restock_alert"];
     let from = end - Duration::days(6);
-    let sim = simulate::simulate(
-        url,
-        support::schema(&analysis),
-        support::plans(&analysis, &names),
-        from,
-        end,
-        |_, _| {},
-    )
-    .await
-    .expect("simulation");
+    let sim = simulate::simulate(url, support::deployment(&analysis, &names), from, end, |_, _| {})
+        .await
+        .expect("simulation");
     assert!(sim.events > 0, "events were replayed");
     let per = |c: &str| sim.sends.iter().filter(|s| s.campaign == c).count();
     assert!(per("winback") > 0, "Monday's winback ran");

@@ -143,6 +143,7 @@ fn pattern_text(t: &Template) -> String {
                 let names: Vec<&str> = p.path.segments.iter().map(|s| s.name.as_str()).collect();
                 format!("#{{{}}}", names.join("."))
             }
+            TemplateSegment::For(l) => format!("#{{for {} in {}}}..#{{end}}", l.var.name, l.list.name),
         })
         .collect()
 }
@@ -167,7 +168,8 @@ fn matches(source: &str, pattern: &Template, message: &Template) -> Result<(), (
     for s in &pattern.segments {
         match s {
             TemplateSegment::Text { text, .. } => atoms.extend(text.chars().map(Atom::Char)),
-            TemplateSegment::Placeholder(_) => atoms.push(Atom::Slot),
+            // A loop in a registered text is a slot too.
+            TemplateSegment::Placeholder(_) | TemplateSegment::For(_) => atoms.push(Atom::Slot),
         }
     }
     // Each unit with the source span it came from (as precise as the
@@ -188,6 +190,8 @@ fn matches(source: &str, pattern: &Template, message: &Template) -> Result<(), (
                 }
             }
             TemplateSegment::Placeholder(p) => units.push((Unit::Value, p.span)),
+            // A list printed in the message: a value only a slot may take.
+            TemplateSegment::For(l) => units.push((Unit::Value, l.span)),
         }
     }
     // Glob matching, slots as `*`; remembers the furthest point reached.

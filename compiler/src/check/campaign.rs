@@ -72,6 +72,7 @@ struct Settings<'c> {
     variants: Vec<&'c ast::Variant>,
     holdout: Option<&'c ast::Percent>,
     goal: Option<(&'c Ident, Span)>,
+    reentry: Option<&'c ast::Reentry>,
     steps: Vec<&'c Step>,
 }
 
@@ -209,26 +210,26 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
             }
         }
     }
-    let first_send = scheduled_at.and_then(|at| first_send_minute(at, &s));
-    if let (Some(at), Some(primary), Some(t)) = (first_send, primary, s.trigger) {
-        let mut rules = timing::rules_for(&own_quiet, &env.policy.quiet_hours, kind, primary).filter(|r| r.contains(at));
-        if let Some(rule) = rules.next() {
-            let fate = match rule.mode {
-                ast::QuietMode::Defer => "deferred",
-                ast::QuietMode::Skip => "skipped",
-            };
-            sink.push(
-                Diagnostic::new(
-                    codes::TRIGGER_IN_QUIET_HOURS,
-                    file,
-                    t.span,
-                    format!("every send of this campaign falls in quiet hours and is {fate}"),
-                    "scheduled inside quiet hours",
-                )
-                .with_label(rule.file, rule.span, "quiet hours here")
-                .with_help("schedule the campaign outside quiet hours"),
-            );
-        }
+    let first_steps: Vec<Step> = match s.variants.first() {
+        Some(v) => v.steps.clone(),
+        None => s.steps.iter().map(|st| (*st).clone()).collect(),
+    };
+    timing::quiet_send_times(
+        env,
+        sink,
+        file,
+        &timing::SendTimes {
+            scheduled_at,
+            trigger_span: s.trigger.map(|t| t.span),
+            steps: &first_steps,
+            own_quiet: &own_quiet,
+            kind,
+            primary,
+            audience: s.audience,
+        },
+    );
+    if let Some(r) = s.reentry {
+        reentry(sink, file, r);
     }
 
     // Steps and experiments.
@@ -259,9 +260,17 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
     let is_ad = kind == Some("ad");
     let mut used_channels = channels.clone();
     for step in &sends {
-        let StepKind::Send { message: name, via } = &step.kind else {
+        let StepKind::Send {
+            message: name,
+            via,
+            expires,
+        } = &step.kind
+        else {
             continue;
         };
+        if let Some(x) = expires {
+            expiry(sink, file, x, s.channel, via.is_some());
+        }
         let Some(msg) = env.messages.get(name.name.as_str()) else {
             sink.push(
                 Diagnostic::new(
@@ -332,6 +341,7 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
             }
         }
     }
+    no_contact_field(env, sink, file, &used_channels);
     if is_ad {
         compliance::certified_senders(env, sink, file, &used_channels);
     }
@@ -350,23 +360,36 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
     }
 }
 
-/// The minute of the day the first send of a scheduled campaign happens,
-/// following the waits before it; `None` when a branch makes it unknowable.
-fn first_send_minute(at: u32, s: &Settings) -> Option<u32> {
-    let steps: Vec<&Step> = match s.variants.first() {
-        Some(v) => v.steps.iter().collect(),
-        None => s.steps.clone(),
-    };
-    let mut minute = at;
-    for step in steps {
-        match &step.kind {
-            StepKind::Send { .. } => return Some(minute),
-            StepKind::Wait(d) => minute = ((u64::from(minute) + d.seconds() / 60) % 1_440) as u32,
-            StepKind::WaitUntil(t) => minute = crate::policy::minutes(t)?,
-            StepKind::If { .. } | StepKind::Exit => return None,
-        }
+/// W0430 on a channel that sends to an address (a phone number, an email,
+/// a push token) when the customer schema holds none for it: its sends go
+/// out without an address, and no customer is skipped for lacking one.
+fn no_contact_field(env: &Env, sink: &mut Sink, file: FileId, used: &[(Channel, Span)]) {
+    if env.schema.customer.is_none() {
+        return;
     }
-    None
+    let mut warned: Vec<Channel> = Vec::new();
+    for (ch, span) in used {
+        let Some(kind) = ch.contact() else { continue };
+        if warned.contains(ch) || env.schema.contact_field(ch.name()).is_some() {
+            continue;
+        }
+        warned.push(*ch);
+        let ty = kind.field_type();
+        sink.push(
+            Diagnostic::new(
+                codes::NO_CONTACT_FIELD,
+                file,
+                *span,
+                format!("the customer schema has no `{ty}` field for channel `{}`", ch.name()),
+                "sent without an address",
+            )
+            .with_help(format!(
+                "add a field such as `{}: {ty}?` to the customer, or `contact FIELD for channel {}`",
+                kind.name(),
+                ch.name()
+            )),
+        );
+    }
 }
 
 fn settings<'c>(sink: &mut Sink, file: FileId, campaign: &'c ast::Campaign) -> Settings<'c> {
@@ -414,6 +437,9 @@ fn settings<'c>(sink: &mut Sink, file: FileId, campaign: &'c ast::Campaign) -> S
                 }
             }
             CampaignItem::ExitWhen(e) => s.exits.push(e),
+            CampaignItem::PadPopular(span) => {
+                once(sink, "pad popular", *span);
+            }
             CampaignItem::Step(st) => s.steps.push(st),
             CampaignItem::QuietHours(q) => s.quiet.push(q),
             CampaignItem::Window { from, to, span } => {
@@ -436,9 +462,60 @@ fn settings<'c>(sink: &mut Sink, file: FileId, campaign: &'c ast::Campaign) -> S
                     s.goal = Some((event, *span));
                 }
             }
+            CampaignItem::Reentry(r) => {
+                if once(sink, "reentry", r.span) {
+                    s.reentry = Some(r);
+                }
+            }
         }
     }
     s
+}
+
+/// `reentry after 0d` would let every trigger in: E0320.
+fn reentry(sink: &mut Sink, file: FileId, r: &ast::Reentry) {
+    if let ast::ReentryRule::After(d) = &r.rule {
+        if d.seconds() == 0 {
+            sink.push(
+                Diagnostic::new(codes::REENTRY_ZERO, file, d.span, "a re-entry interval of zero", "zero")
+                    .with_help("write `reentry always` for one journey per trigger, or an interval such as `reentry after 7d`"),
+            );
+        }
+    }
+}
+
+/// `expires at TIME` / `expires after D`: a real time, a real length, and
+/// a fallback that can still go out before the send expires (W0322).
+fn expiry(sink: &mut Sink, file: FileId, x: &ast::Expiry, channel: Option<&ast::ChannelDecl>, via: bool) {
+    match x {
+        ast::Expiry::At(t) => {
+            timing::time(sink, file, t);
+        }
+        ast::Expiry::After(d) if d.seconds() == 0 => {
+            sink.push(
+                Diagnostic::new(codes::BAD_SETTING, file, d.span, "a send that expires at once", "zero")
+                    .with_help("give the send time to go out, e.g. `expires after 3h`"),
+            );
+        }
+        ast::Expiry::After(d) => {
+            let Some(fb) = channel.filter(|_| !via).and_then(|c| c.fallbacks.first()) else {
+                return;
+            };
+            if fb.after.seconds() > d.seconds() {
+                sink.push(
+                    Diagnostic::new(
+                        codes::FALLBACK_AFTER_EXPIRY,
+                        file,
+                        fb.span,
+                        format!("the fallback to `{}` comes after the send has expired", fb.channel.name),
+                        "never sent",
+                    )
+                    .with_label(file, d.span, "the send expires here")
+                    .with_help("make the fallback come sooner than the expiry, or let the send expire later"),
+                );
+            }
+        }
+    }
 }
 
 /// Checks a block of steps; collects its sends; warns at the first step

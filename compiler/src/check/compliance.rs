@@ -323,6 +323,7 @@ fn prefix_fix(source: &str, message: &ast::Message, body_span: Span, lookalike: 
     let start = match body.segments.first() {
         Some(ast::TemplateSegment::Text { span, .. }) => span.start,
         Some(ast::TemplateSegment::Placeholder(p)) => p.span.start,
+        Some(ast::TemplateSegment::For(l)) => l.span.start,
         None => body_span.start + 1,
     };
     let rest = source.get(start..body_span.end)?;

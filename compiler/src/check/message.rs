@@ -2,6 +2,7 @@
 //! channel takes, and whether the worst case fits the carrier's limits.
 
 use super::expr::{Scope, Trigger};
+use super::lists::ListInfo;
 use super::template::{self, Facts, Size};
 use super::{Def, Env};
 use crate::channel::{Channel, Format, Limits, Unit};
@@ -67,25 +68,28 @@ pub fn check_parts(env: &Env, sink: &mut Sink, scope: &Scope, message: &ast::Mes
             .with_help(format!("keep one {what}")),
         );
     };
+    let lists = super::lists::check(env, sink, scope, message);
+    let lists = lists.as_slice();
     for part in &message.parts {
         match part {
+            MessagePart::List(_) => {}
             MessagePart::Body(t) => match &checked.body {
                 Some(_) => twice(sink, "body", t.span, checked.body_span),
                 None => {
-                    checked.body = Some(template::check(env, sink, scope, t));
+                    checked.body = Some(template::check_with(env, sink, scope, t, lists));
                     checked.body_span = t.span;
                 }
             },
             MessagePart::Subject(t) => match &checked.subject {
                 Some((_, first)) => twice(sink, "subject", t.span, *first),
-                None => checked.subject = Some((template::check(env, sink, scope, t), t.span)),
+                None => checked.subject = Some((template::check_with(env, sink, scope, t, lists), t.span)),
             },
             MessagePart::Title(t) => match &checked.title {
                 Some((_, first)) => twice(sink, "title", t.span, *first),
-                None => checked.title = Some((template::check(env, sink, scope, t), t.span)),
+                None => checked.title = Some((template::check_with(env, sink, scope, t, lists), t.span)),
             },
             MessagePart::Image(t) => {
-                template::check(env, sink, scope, t);
+                template::check_with(env, sink, scope, t, lists);
                 match checked.image {
                     Some(first) => twice(sink, "image", t.span, first),
                     None => checked.image = Some(t.span),
@@ -96,8 +100,8 @@ pub fn check_parts(env: &Env, sink: &mut Sink, scope: &Scope, message: &ast::Mes
                 None => checked.template_code = Some(code.span),
             },
             MessagePart::Button { label, url, span } => {
-                let label = template::check(env, sink, scope, label);
-                let url = template::check(env, sink, scope, url);
+                let label = template::check_with(env, sink, scope, label, lists);
+                let url = template::check_with(env, sink, scope, url, lists);
                 checked.buttons.push(CheckedButton { label, url, span: *span });
             }
             MessagePart::Format(f) => match &checked.format {
@@ -105,11 +109,11 @@ pub fn check_parts(env: &Env, sink: &mut Sink, scope: &Scope, message: &ast::Mes
                 None => checked.format = Some(f.clone()),
             },
             MessagePart::Item { text, url, span } => {
-                let label = template::check(env, sink, scope, text);
-                let url = template::check(env, sink, scope, url);
+                let label = template::check_with(env, sink, scope, text, lists);
+                let url = template::check_with(env, sink, scope, url, lists);
                 checked.items.push(CheckedButton { label, url, span: *span });
             }
-            MessagePart::Card(card) => checked.cards.push(check_card(env, sink, scope, card)),
+            MessagePart::Card(card) => checked.cards.push(check_card(env, sink, scope, card, lists)),
         }
     }
     if checked.body.is_none() && checked.items.is_empty() && checked.cards.is_empty() {
@@ -127,7 +131,7 @@ pub fn check_parts(env: &Env, sink: &mut Sink, scope: &Scope, message: &ast::Mes
     checked
 }
 
-fn check_card(env: &Env, sink: &mut Sink, scope: &Scope, card: &ast::Card) -> CheckedCard {
+fn check_card(env: &Env, sink: &mut Sink, scope: &Scope, card: &ast::Card, lists: &[ListInfo]) -> CheckedCard {
     let mut out = CheckedCard {
         title: None,
         body: None,
@@ -137,15 +141,15 @@ fn check_card(env: &Env, sink: &mut Sink, scope: &Scope, card: &ast::Card) -> Ch
     };
     for part in &card.parts {
         match part {
-            MessagePart::Title(t) => out.title = Some((template::check(env, sink, scope, t), t.span)),
-            MessagePart::Body(t) => out.body = Some((template::check(env, sink, scope, t), t.span)),
+            MessagePart::Title(t) => out.title = Some((template::check_with(env, sink, scope, t, lists), t.span)),
+            MessagePart::Body(t) => out.body = Some((template::check_with(env, sink, scope, t, lists), t.span)),
             MessagePart::Image(t) => {
-                template::check(env, sink, scope, t);
+                template::check_with(env, sink, scope, t, lists);
                 out.image = Some(t.span);
             }
             MessagePart::Button { label, url, span } => {
-                let label = template::check(env, sink, scope, label);
-                let url = template::check(env, sink, scope, url);
+                let label = template::check_with(env, sink, scope, label, lists);
+                let url = template::check_with(env, sink, scope, url, lists);
                 out.buttons.push(CheckedButton { label, url, span: *span });
             }
             // The grammar allows no other part in a card.

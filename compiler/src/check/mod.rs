@@ -8,6 +8,7 @@ pub(crate) mod alimtalk;
 pub(crate) mod campaign;
 pub(crate) mod compliance;
 pub(crate) mod expr;
+pub(crate) mod lists;
 pub(crate) mod message;
 pub(crate) mod policy;
 pub(crate) mod segments;

@@ -13,7 +13,12 @@ pub fn check(env: &Env, sink: &mut Sink, duplicates: &[Def<ast::Segment>]) {
     let mut uses: HashMap<&str, Vec<(String, Span)>> = HashMap::new();
     for (name, def) in &defs {
         sink.segment_uses.clear();
-        expr::condition(env, sink, &Scope::new(def.file, Trigger::Segment { defining: name }), &def.item.cond);
+        expr::condition(
+            env,
+            sink,
+            &Scope::new(def.file, Trigger::Segment { defining: name }),
+            &def.item.cond,
+        );
         uses.insert(name, std::mem::take(&mut sink.segment_uses));
     }
     for def in duplicates {

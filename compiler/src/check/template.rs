@@ -2,12 +2,14 @@
 //! rendered size of each part, in characters and in EUC-KR/CP949 bytes.
 
 use super::expr::{self, Scope, Trigger};
+use super::lists::ListInfo;
 use super::Env;
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Fix, Sink};
+use crate::schema::TableModel;
 use crate::suggest::help_for;
 use crate::types::FieldType;
-use camp_grammar::ast::{Placeholder, Span, Template, TemplateSegment};
+use camp_grammar::ast::{Ident, Placeholder, Span, Template, TemplateSegment};
 
 /// A worst-case size.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -139,10 +141,36 @@ pub fn measure_text(text: &str, span: Span, source: &str, unencodable: &mut Vec<
     size
 }
 
-pub fn check(env: &Env, sink: &mut Sink, scope: &Scope, template: &Template) -> Facts {
+/// What the placeholders of a template may name besides the customer, the
+/// trigger and the policy: the message's lists, and inside `#{for}` its
+/// loop variable (with the list, when that is known).
+#[derive(Clone, Copy)]
+struct Binds<'b, 'm> {
+    lists: &'b [ListInfo<'m>],
+    var: Option<(&'b str, Option<&'b ListInfo<'m>>)>,
+}
+
+/// Checks a template of a message with these lists; sizes count each loop
+/// at its list's N rows.
+pub fn check_with(env: &Env, sink: &mut Sink, scope: &Scope, template: &Template, lists: &[ListInfo]) -> Facts {
     let mut facts = Facts::default();
     let mut before_placeholder = true;
-    for segment in &template.segments {
+    let binds = Binds { lists, var: None };
+    facts.size = segments(env, sink, scope, &template.segments, binds, &mut facts, &mut before_placeholder);
+    facts
+}
+
+fn segments(
+    env: &Env,
+    sink: &mut Sink,
+    scope: &Scope,
+    segments_: &[TemplateSegment],
+    binds: Binds,
+    facts: &mut Facts,
+    before_placeholder: &mut bool,
+) -> Size {
+    let mut total = Size::default();
+    for segment in segments_ {
         match segment {
             TemplateSegment::Text { text, span } => {
                 let source = env
@@ -151,21 +179,68 @@ pub fn check(env: &Env, sink: &mut Sink, scope: &Scope, template: &Template) -> 
                     .and_then(|s| s.get(span.start..span.end))
                     .unwrap_or("");
                 let size = measure_text(text, *span, source, &mut facts.unencodable);
-                facts.size = facts.size.add(size);
+                total = total.add(size);
                 facts.literal_text.push_str(text);
                 facts.line_breaks += text.matches('\n').count();
-                if before_placeholder {
+                if *before_placeholder {
                     facts.leading_text.push_str(text);
                 }
             }
             TemplateSegment::Placeholder(p) => {
-                before_placeholder = false;
-                let size = placeholder(env, sink, scope, p, &mut facts);
-                facts.size = facts.size.add(size);
+                *before_placeholder = false;
+                let size = placeholder(env, sink, scope, p, facts, binds);
+                total = total.add(size);
+            }
+            TemplateSegment::For(l) => {
+                *before_placeholder = false;
+                if binds.var.is_some() {
+                    sink.push(
+                        Diagnostic::new(
+                            codes::NESTED_LOOP,
+                            scope.file,
+                            l.span,
+                            "a `#{for}` loop inside another one",
+                            "nested loop",
+                        )
+                        .with_help("print one list per loop, one loop after the other"),
+                    );
+                    continue;
+                }
+                let list = binds.lists.iter().find(|x| x.name == l.list.name);
+                if list.is_none() {
+                    let names = binds.lists.iter().map(|x| x.name.as_str());
+                    let help = if binds.lists.is_empty() {
+                        "declare the list in the message: `list viewed = recent(item_view.product, 3)`".to_string()
+                    } else {
+                        help_for(&l.list.name, names.clone(), "list")
+                    };
+                    sink.push(
+                        Diagnostic::new(
+                            codes::UNKNOWN_LIST,
+                            scope.file,
+                            l.list.span,
+                            format!("unknown list `{}`", l.list.name),
+                            "not a list of this message",
+                        )
+                        .with_help(help)
+                        .with_fix(crate::suggest::did_you_mean(&l.list.name, names).map(|s| Fix::rename(l.list.span, &s))),
+                    );
+                }
+                let inner = Binds {
+                    lists: binds.lists,
+                    var: Some((l.var.name.as_str(), list)),
+                };
+                let body = segments(env, sink, scope, &l.body, inner, facts, before_placeholder);
+                let n = list.map_or(1, |x| usize::try_from(x.n).unwrap_or(usize::MAX));
+                total = total.add(Size {
+                    chars: body.chars.saturating_mul(n),
+                    bytes: body.bytes.saturating_mul(n),
+                    utf16: body.utf16.saturating_mul(n),
+                });
             }
         }
     }
-    facts
+    total
 }
 
 /// A value about to be printed: its type (`None` for policy text) and size.
@@ -175,8 +250,8 @@ struct Value {
     nullable: bool,
 }
 
-fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &mut Facts) -> Size {
-    let Some(value) = resolve(env, sink, scope, p, facts) else {
+fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &mut Facts, binds: Binds) -> Size {
+    let Some(value) = resolve(env, sink, scope, p, facts, binds) else {
         return Size::default();
     };
     let mut ty = value.ty.clone();
@@ -347,9 +422,37 @@ fn camp_path(p: &Placeholder) -> String {
 
 /// What a placeholder's path names: a customer field (or alias), `trigger.*`,
 /// `sender` or `optout`.
-fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &mut Facts) -> Option<Value> {
+fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &mut Facts, binds: Binds) -> Option<Value> {
     let first = p.path.segments.first()?;
     let rest = &p.path.segments[1..];
+    if let Some((var, list)) = binds.var {
+        if first.name == var {
+            return item(env, sink, scope, p, list?.table?, rest);
+        }
+    }
+    if let Some(list) = binds.lists.iter().find(|l| l.name == first.name) {
+        if matches!(rest, [c] if c.name == "count") {
+            return Some(Value {
+                ty: Some(FieldType::Int { max: Some(list.n) }),
+                size: Some(Size::ascii(digits(list.n))),
+                nullable: false,
+            });
+        }
+        sink.push(
+            Diagnostic::new(
+                codes::NOT_PRINTABLE,
+                scope.file,
+                p.path.span,
+                format!("`{}` is a list, not one value", list.name),
+                "a list",
+            )
+            .with_help(format!(
+                "print its rows with `#{{for p in {0}}}#{{p.FIELD}}#{{end}}`, or how many with `#{{{0}.count}}`",
+                list.name
+            )),
+        );
+        return None;
+    }
     let policy_text = |text: &Option<String>| text.as_ref().map(|t| measure_text(t, Span::default(), "", &mut Vec::new()));
     match first.name.as_str() {
         "sender" | "optout" if rest.is_empty() => {
@@ -424,6 +527,63 @@ fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &m
     }
 }
 
+/// `#{p.field}` inside `#{for p in LIST}`: a field of the list's table,
+/// through `ref` hops.
+fn item(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, table: &TableModel, rest: &[Ident]) -> Option<Value> {
+    let Some((name, rest)) = rest.split_first() else {
+        sink.push(
+            Diagnostic::new(
+                codes::UNKNOWN_FIELD,
+                scope.file,
+                p.path.span,
+                format!("`{}` is a row of `{}`: name the field to print", camp_path(p), table.name),
+                "which field?",
+            )
+            .with_help(help_for("", table.names(), "field")),
+        );
+        return None;
+    };
+    let Some(mut field) = table.field(&name.name) else {
+        sink.push(expr::unknown_field(scope.file, name, &table.name, table.names()));
+        return None;
+    };
+    let mut nullable = field.nullable;
+    for next in rest {
+        let next_field = match &field.ty {
+            FieldType::Ref(t) => env.schema.table(t).and_then(|t| t.field(&next.name).map(|f| (t, f))),
+            _ => None,
+        };
+        let Some((_, f)) = next_field else {
+            let (tname, names): (String, Vec<&str>) = match &field.ty {
+                FieldType::Ref(t) => (t.clone(), env.schema.table(t).map(|t| t.names().collect()).unwrap_or_default()),
+                _ => (field.name.clone(), Vec::new()),
+            };
+            sink.push(expr::unknown_field(scope.file, next, &tname, names.into_iter()));
+            return None;
+        };
+        field = f;
+        nullable |= field.nullable;
+    }
+    if matches!(field.ty, FieldType::Bool | FieldType::Consent) {
+        sink.push(
+            Diagnostic::new(
+                codes::NOT_PRINTABLE,
+                scope.file,
+                p.path.span,
+                format!("`{}` is a yes/no value; it prints as `true` or `false`", field.name),
+                "yes/no value",
+            )
+            .with_help("exclude the rows with `exclude where ..` instead"),
+        );
+        return None;
+    }
+    Some(Value {
+        size: value_size(&field.ty),
+        ty: Some(field.ty.clone()),
+        nullable,
+    })
+}
+
 fn stored(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder) -> Option<Value> {
     let resolved = expr::resolve_stored(env, sink, scope, &p.path)?;
     let field = resolved.field?;
@@ -470,6 +630,7 @@ pub fn value_size(ty: &FieldType) -> Option<Size> {
         FieldType::Bool | FieldType::Consent => Size::ascii(5),
         FieldType::Phone => Size::ascii(16),
         FieldType::Email => Size::ascii(254),
+        FieldType::PushToken => Size::ascii(255),
         FieldType::Tz => Size::ascii(32),
     })
 }

@@ -220,6 +220,282 @@ fn changes_in(from: u32, to: u32, edges: impl Iterator<Item = u32>) -> impl Iter
     std::iter::once(from).chain(edges.filter(move |&e| e < 1_440 && in_range(from, to, e)))
 }
 
+/// How far from the policy's zone W0321 looks for customers whose clock
+/// puts a scheduled send inside quiet hours: the neighbouring zones (for a
+/// Korean shop: Japan, China, South-East Asia, eastern Australia). Further
+/// away every time of day is quiet somewhere, and a warning on every
+/// campaign says nothing.
+pub const NEAR_ZONE_HOURS: u32 = 2;
+
+/// Whose clock a send's time of day is read on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    /// The policy's zone: a scheduled trigger and the waits after it.
+    Policy,
+    /// The customer's own zone: after a `wait until`.
+    Customer,
+}
+
+/// What fixes a send's time of day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Trigger,
+    /// The span of the `wait until` step and its time.
+    WaitUntil(Span, u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct At {
+    minute: u32,
+    clock: Clock,
+    origin: Origin,
+}
+
+/// The sends whose time of day is known, in step order, from a start
+/// state; returns the state after the block (unknown after a branch whose
+/// arms end apart).
+fn send_times<'s>(block: &'s [ast::Step], mut at: Option<At>, out: &mut Vec<(At, &'s ast::Step)>) -> Option<At> {
+    for step in block {
+        match &step.kind {
+            ast::StepKind::Wait(d) => {
+                if let Some(a) = at.as_mut() {
+                    a.minute = ((u64::from(a.minute) + d.seconds() / 60) % 1_440) as u32;
+                }
+            }
+            ast::StepKind::WaitUntil(t) => {
+                at = minutes(t).map(|m| At {
+                    minute: m,
+                    clock: Clock::Customer,
+                    origin: Origin::WaitUntil(step.span, m),
+                });
+            }
+            ast::StepKind::Send { .. } => {
+                if let Some(a) = at {
+                    out.push((a, step));
+                }
+            }
+            ast::StepKind::If { then, otherwise, .. } => {
+                let a = send_times(then, at, out);
+                let b = send_times(otherwise.as_deref().unwrap_or(&[]), at, out);
+                at = if a == b { a } else { None };
+            }
+            ast::StepKind::Exit => return None,
+        }
+    }
+    at
+}
+
+/// Who of the audience a quiet rule holds for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Everyone,
+    /// Those the rule's `unless` does not lift it for: "customers without `night_consent`".
+    Some(String),
+}
+
+/// The part of the audience `rule` holds for, `None` when the audience
+/// requires what the rule's `unless` asks (nobody).
+fn part(env: &Env, rule: &QuietRule, required: &std::collections::BTreeSet<String>) -> Option<Part> {
+    let Some(unless) = &rule.unless else {
+        return Some(Part::Everyone);
+    };
+    let lifts = super::compliance::required_consents(env, unless, 0);
+    if !lifts.is_empty() && lifts.is_subset(required) {
+        return None;
+    }
+    if !lifts.is_empty() {
+        let names: Vec<String> = lifts.iter().map(|c| format!("`{c}`")).collect();
+        return Some(Part::Some(format!("customers without {}", names.join(" and "))));
+    }
+    let text = env
+        .sources
+        .get(rule.file.0)
+        .and_then(|s| s.get(unless.span.start..unless.span.end))
+        .unwrap_or("its `unless` condition");
+    Some(Part::Some(format!("customers for whom `{text}` does not hold")))
+}
+
+/// What happens to a send at `minute` under `rule`: "is deferred", "is
+/// skipped", or "expires" when deferral takes it past its `expires`.
+fn fate(rule: &QuietRule, minute: u32, expires: Option<&ast::Expiry>) -> &'static str {
+    if rule.mode == QuietMode::Skip {
+        return "is skipped";
+    }
+    // Minutes until the deferral ends (on the next day when it wraps).
+    let wait = (rule.to + 1_440 - minute) % 1_440;
+    let expired = match expires {
+        Some(ast::Expiry::After(d)) => u64::from(wait) * 60 > d.seconds(),
+        Some(ast::Expiry::At(t)) => minutes(t).is_some_and(|deadline| minute + wait > deadline),
+        None => false,
+    };
+    if expired {
+        "expires before quiet hours end"
+    } else {
+        "is deferred"
+    }
+}
+
+/// The first rule, among those for a send, that holds at `minute`, with
+/// the part of the audience it holds for (everyone ahead of a part).
+fn quiet_at<'r>(
+    env: &Env,
+    rules: impl Iterator<Item = &'r QuietRule>,
+    minute: u32,
+    required: &std::collections::BTreeSet<String>,
+) -> Option<(&'r QuietRule, Part)> {
+    let mut found: Option<(&QuietRule, Part)> = None;
+    for r in rules.filter(|r| r.contains(minute)) {
+        let Some(p) = part(env, r, required) else { continue };
+        match (&found, &p) {
+            (None, _) | (Some((_, Part::Some(_))), Part::Everyone) => found = Some((r, p)),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// A campaign's sends and what it knows about them, for the timing warnings.
+pub struct SendTimes<'a> {
+    /// The minute of the day the trigger fires, for a scheduled campaign.
+    pub scheduled_at: Option<u32>,
+    pub trigger_span: Option<Span>,
+    /// The top-level steps, or the first variant's.
+    pub steps: &'a [ast::Step],
+    pub own_quiet: &'a [QuietRule],
+    pub kind: Option<&'a str>,
+    pub primary: Option<crate::channel::Channel>,
+    pub audience: Option<&'a ast::Expr>,
+}
+
+/// Warns when a scheduled time (W0302, and W0321 for nearby zones) or a
+/// `wait until` time (W0320) falls in quiet hours for any part of the
+/// audience: everyone, customers without the consent that lifts the rule,
+/// or customers a few zones away from the policy's.
+pub fn quiet_send_times(env: &Env, sink: &mut Sink, file: FileId, t: &SendTimes) {
+    let required = t
+        .audience
+        .map(|a| super::compliance::required_consents(env, a, 0))
+        .unwrap_or_default();
+    let start = t.scheduled_at.map(|m| At {
+        minute: m,
+        clock: Clock::Policy,
+        origin: Origin::Trigger,
+    });
+    let mut sends = Vec::new();
+    send_times(t.steps, start, &mut sends);
+    let mut seen: Vec<Origin> = Vec::new();
+    let has_zones = env
+        .schema
+        .customer
+        .iter()
+        .flat_map(|c| &c.fields)
+        .any(|f| f.ty == crate::types::FieldType::Tz);
+    let zone = env.policy.timezone.as_deref().unwrap_or(crate::templating::DEFAULT_ZONE);
+    for (at, step) in sends {
+        // The first send of each origin speaks for it.
+        if seen.contains(&at.origin) {
+            continue;
+        }
+        seen.push(at.origin);
+        let ast::StepKind::Send { via, expires, .. } = &step.kind else {
+            continue;
+        };
+        let channel = via.as_ref().and_then(|v| crate::channel::Channel::parse(&v.name)).or(t.primary);
+        let Some(channel) = channel else { continue };
+        let rules = || rules_for(t.own_quiet, &env.policy.quiet_hours, t.kind, channel);
+        if let Some((rule, part)) = quiet_at(env, rules(), at.minute, &required) {
+            let fate = fate(rule, at.minute, expires.as_ref());
+            let whom = match &part {
+                Part::Everyone => String::new(),
+                Part::Some(p) => format!(" for {p}"),
+            };
+            let d = match at.origin {
+                Origin::Trigger => {
+                    let Some(span) = t.trigger_span else { continue };
+                    let message = match &part {
+                        Part::Everyone => format!("every send of this campaign falls in quiet hours and {fate}"),
+                        Part::Some(p) => format!("every send of this campaign to {p} falls in quiet hours and {fate}"),
+                    };
+                    Diagnostic::new(codes::TRIGGER_IN_QUIET_HOURS, file, span, message, "scheduled inside quiet hours")
+                        .with_help("schedule the campaign outside quiet hours")
+                }
+                Origin::WaitUntil(span, m) => Diagnostic::new(
+                    codes::WAIT_UNTIL_IN_QUIET_HOURS,
+                    file,
+                    span,
+                    format!(
+                        "the send after `wait until {}` falls in quiet hours{whom} and {fate}",
+                        clock_text(m)
+                    ),
+                    "inside quiet hours",
+                )
+                .with_help("wait until a time outside quiet hours"),
+            };
+            // Waits after the trigger or the `wait until` moved the send.
+            let from = match at.origin {
+                Origin::Trigger => t.scheduled_at,
+                Origin::WaitUntil(_, m) => Some(m),
+            };
+            let d = if from != Some(at.minute) {
+                d.with_label(file, step.span, format!("sent at {}", clock_text(at.minute)))
+            } else {
+                d
+            };
+            sink.push(d.with_label(rule.file, rule.span, "quiet hours here"));
+            continue;
+        }
+        // Customers in nearby zones see the policy's time shifted.
+        if at.clock != Clock::Policy || !has_zones {
+            continue;
+        }
+        let Some(span) = t.trigger_span else { continue };
+        let shifted = |ahead: bool| {
+            (1..=NEAR_ZONE_HOURS).find_map(|k| {
+                let m = if ahead {
+                    (at.minute + 60 * k) % 1_440
+                } else {
+                    (at.minute + 1_440 - 60 * k) % 1_440
+                };
+                quiet_at(env, rules(), m, &required).map(|(r, p)| (k, r, p, m))
+            })
+        };
+        let (behind, ahead) = (shifted(false), shifted(true));
+        let zones = match (&behind, &ahead) {
+            (Some((b, ..)), Some((a, ..))) => format!("{b}+ hours behind or {a}+ hours ahead of {zone}"),
+            (Some((b, ..)), None) => format!("{b}+ hours behind {zone}"),
+            (None, Some((a, ..))) => format!("{a}+ hours ahead of {zone}"),
+            (None, None) => continue,
+        };
+        let Some((_, rule, part, m)) = behind.or(ahead) else { continue };
+        let whom = match &part {
+            Part::Everyone => "customers".to_string(),
+            Part::Some(p) => p.clone(),
+        };
+        sink.push(
+            Diagnostic::new(
+                codes::QUIET_IN_NEARBY_ZONES,
+                file,
+                span,
+                format!(
+                    "the send at {} ({zone}) falls in quiet hours for {whom} in zones {zones} and {}",
+                    clock_text(at.minute),
+                    fate(rule, m, expires.as_ref())
+                ),
+                "inside quiet hours in nearby zones",
+            )
+            .with_label(rule.file, rule.span, "quiet hours here, in each customer's own zone")
+            .with_help(format!(
+                "quiet hours hold in each customer's own zone (the schema's `tz` field); schedule the campaign at least {NEAR_ZONE_HOURS} hours away from quiet hours"
+            )),
+        );
+    }
+}
+
+/// `21:00` for a minute of the day.
+fn clock_text(minute: u32) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

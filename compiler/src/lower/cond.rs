@@ -14,6 +14,7 @@ use camp_grammar::ast::{AggFunc, ArithOp, CmpOp, CountOp, Did, Expr, ExprKind, P
 use std::collections::BTreeMap;
 
 mod grouped;
+mod lists;
 
 /// The alias of the customer row every query is about.
 pub const CUSTOMER: &str = "c";
@@ -854,6 +855,6 @@ pub fn param_type(ty: &FieldType) -> &'static str {
         FieldType::Timestamp => "timestamp",
         FieldType::Date => "date",
         FieldType::Id | FieldType::Ref(_) => "id",
-        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::Tz => "text",
+        FieldType::Text { .. } | FieldType::Enum(_) | FieldType::Phone | FieldType::Email | FieldType::PushToken | FieldType::Tz => "text",
     }
 }

@@ -103,6 +103,14 @@ pub trait Dialect: Sync {
         format!("(CAST({a} AS DOUBLE PRECISION) / {b})")
     }
 
+    /// `ORDER BY` terms that sort keys ascending as numbers when they are
+    /// made of digits (9 before 10), before any other key, which sorts as
+    /// text by code point.
+    fn key_order(&self, key: &str) -> String {
+        let digits = format!("({key})::text ~ '^[0-9]+$'");
+        format!("CASE WHEN {digits} THEN 0 ELSE 1 END, CASE WHEN {digits} THEN (({key})::text)::numeric END, ({key})::text COLLATE \"C\"")
+    }
+
     /// An `IF NOT EXISTS` index statement.
     fn create_index(&self, name: &str, table: &str, columns: &[String]) -> String {
         format!(
@@ -177,6 +185,11 @@ impl Dialect for Sqlite {
     }
     fn key_as_number(&self, key: &str) -> String {
         format!("CAST({key} AS NUMERIC)")
+    }
+    fn key_order(&self, key: &str) -> String {
+        let text = format!("CAST({key} AS TEXT)");
+        let digits = format!("({text} <> '' AND {text} NOT GLOB '*[^0-9]*')");
+        format!("CASE WHEN {digits} THEN 0 ELSE 1 END, CASE WHEN {digits} THEN CAST({text} AS INTEGER) END, {text}")
     }
     fn loose_key_eq(&self, a: &str, b: &str) -> String {
         // Without a column on either side SQLite applies no affinity, and
@@ -270,6 +283,7 @@ pub fn pg_type(ty: &FieldType) -> &'static str {
         | FieldType::Enum(_)
         | FieldType::Phone
         | FieldType::Email
+        | FieldType::PushToken
         | FieldType::Tz => "text",
     }
 }

@@ -7,7 +7,7 @@ use super::{indexes, Dialect, Param, Query};
 use crate::program::Program;
 use crate::schema::{EventModel, FieldModel};
 use crate::types::FieldType;
-use camp_grammar::ast::{self, CampaignItem, Expr, ExprKind, Step, StepKind, TemplateSegment, TriggerKind, WindowKind};
+use camp_grammar::ast::{self, CampaignItem, Expr, ExprKind, Step, StepKind, TriggerKind, WindowKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -38,6 +38,86 @@ pub struct CampaignQueries {
     pub columns: Vec<Column>,
     /// `CREATE INDEX` statements these queries want.
     pub indexes: Vec<String>,
+    /// The lists of the messages, each one statement run per send.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<ListQuery>,
+    /// Event-triggered campaigns: who had the triggering event, and one
+    /// customer's latest ones, so that a dry run on the plan alone (`camp
+    /// review`) finds each customer's trigger. Absent in plans of earlier
+    /// camps (they still read) and for scheduled campaigns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<TriggerQueries>,
+}
+
+/// The queries that find the triggering events of an event-triggered
+/// campaign, for dry runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriggerQueries {
+    /// The customers with at least one triggering event at or before now,
+    /// keys ascending.
+    pub candidates: Query,
+    /// One customer's triggering events at or before now, latest first:
+    /// the time, then `columns` (the event's properties as `trigger.P`).
+    pub latest: Query,
+    pub columns: Vec<Column>,
+}
+
+/// One list of one message: rows for one customer (and trigger) at now,
+/// the key first, then `columns`, in rank order, at most N.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListQuery {
+    pub message: String,
+    pub list: String,
+    pub query: Query,
+    /// `pad popular`: `popular(T, N)` with the list's exclusions, whose
+    /// rows fill a list shorter than N (keys already in it skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad: Option<Query>,
+    /// The key, then each printed field, with its type.
+    pub columns: Vec<Column>,
+}
+
+/// The list queries of the named messages.
+pub fn message_lists(program: &Program, dialect: &dyn Dialect, trigger: Option<&EventModel>, names: &[&str], pad: bool) -> Vec<ListQuery> {
+    let mut out = Vec::new();
+    for name in names {
+        let Some(message) = program.messages.get(*name) else { continue };
+        if out.iter().any(|q: &ListQuery| q.message == *name) {
+            continue;
+        }
+        for decl in crate::lists::lists(message) {
+            let Some(table) = crate::lists::table_of(&program.schema, trigger, &decl.list.source) else {
+                continue;
+            };
+            let item_columns = crate::lists::item_columns(&program.schema, table, message, &decl.name.name);
+            let run = |pad: bool| {
+                let mut l = Lowerer::new(program, dialect, trigger);
+                let sql = l.list_query(&decl.list, table, &item_columns, pad)?;
+                Some(Query {
+                    sql,
+                    params: std::mem::take(&mut l.params),
+                })
+            };
+            let Some(query) = run(false) else { continue };
+            let key_ty = table.field(&table.key).map_or("id", |f| param_type(&f.ty));
+            let mut columns = vec![Column {
+                path: "key".into(),
+                ty: key_ty.into(),
+            }];
+            columns.extend(item_columns.iter().map(|(path, ty)| Column {
+                path: path.clone(),
+                ty: param_type(ty).into(),
+            }));
+            out.push(ListQuery {
+                message: (*name).to_string(),
+                list: decl.name.name.clone(),
+                query,
+                pad: if pad { run(true) } else { None },
+                columns,
+            });
+        }
+    }
+    out
 }
 
 /// Whether a condition reads the triggering event.
@@ -200,6 +280,18 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
     for (table, key) in indexes::loose_lookups(program, trigger, &loose, &render_paths) {
         indexes.extend(dialect.key_text_index(table, key));
     }
+    let mut sends = Vec::new();
+    collect_sends(steps.iter().copied().chain(variant_steps.iter().copied()), &mut sends);
+    let lists = message_lists(program, dialect, trigger, &sends, crate::lists::pads(campaign));
+    let triggers = trigger.and_then(|event| {
+        let candidates = event_customers(program, dialect, event)?;
+        let (latest, columns) = latest_event(program, dialect, event)?;
+        Some(TriggerQueries {
+            candidates,
+            latest,
+            columns,
+        })
+    });
     CampaignQueries {
         population,
         check,
@@ -208,6 +300,8 @@ pub fn campaign_queries(program: &Program, campaign: &ast::Campaign, dialect: &d
         render,
         columns,
         indexes,
+        lists,
+        triggers,
     }
 }
 
@@ -347,19 +441,12 @@ fn columns(program: &Program, campaign: &ast::Campaign, trigger: Option<&EventMo
 fn message_columns(program: &Program, trigger: Option<&EventModel>, names: &[&str], out: &mut BTreeSet<Column>) {
     for name in names {
         let Some(message) = program.messages.get(*name) else { continue };
-        for part in &message.parts {
-            let templates: Vec<&ast::Template> = part.templates();
-            for t in templates {
-                for seg in &t.segments {
-                    if let TemplateSegment::Placeholder(p) = seg {
-                        let names: Vec<&str> = p.path.segments.iter().map(|s| s.name.as_str()).collect();
-                        if let Some(c) = canonical(program, trigger, &names) {
-                            out.insert(c);
-                        }
-                    }
-                }
+        crate::lists::row_placeholders(message, &mut |p| {
+            let names: Vec<&str> = p.path.segments.iter().map(|s| s.name.as_str()).collect();
+            if let Some(c) = canonical(program, trigger, &names) {
+                out.insert(c);
             }
-        }
+        });
     }
 }
 

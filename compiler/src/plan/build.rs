@@ -1,8 +1,8 @@
 //! Building a plan from a checked program.
 
 use super::{
-    Cap, Channels, Dialects, Every, Experiment, Fallback, Goal, Kind, Op, Origin, Plan, PlanError, QuietHours, QuietMode, Scope, Step,
-    Trigger, Variant, Weekday, Window, FORMAT_VERSION,
+    Cap, Channels, Dialects, Every, Experiment, Expiry, Fallback, Goal, Kind, Op, Origin, Plan, PlanError, QuietHours, QuietMode, Reentry,
+    Scope, Step, Trigger, Variant, Weekday, Window, FORMAT_VERSION,
 };
 use crate::channel::Channel;
 use crate::lower::cond::{Lowerer, Props, CUSTOMER};
@@ -241,8 +241,41 @@ pub fn build(program: &Program, campaign_name: &str) -> Result<Plan, PlanError> 
             .audience
             .map(|a| required_consents(program, a, 0).into_iter().collect())
             .unwrap_or_default(),
+        reentry: match s.reentry.map(|r| &r.rule) {
+            None => Reentry::Single,
+            Some(ast::ReentryRule::Restart) => Reentry::Restart,
+            Some(ast::ReentryRule::Never) => Reentry::Never,
+            Some(ast::ReentryRule::Always) => Reentry::Always,
+            Some(ast::ReentryRule::After(d)) if d.seconds() > 0 => Reentry::After { seconds: d.seconds() },
+            Some(ast::ReentryRule::After(_)) => return Err(invalid("a re-entry interval of zero".into())),
+        },
         messages,
         sql: queries(program, campaign),
+        sizes: program
+            .facts
+            .sizes
+            .iter()
+            .filter(|f| f.campaign == campaign.name.name)
+            .map(|f| super::SizeFact {
+                message: f.message.clone(),
+                channel: f.channel.name().to_string(),
+                worst: f.worst,
+                limit: f.limit,
+                unit: f.unit.name().to_string(),
+            })
+            .collect(),
+        ad_law: program
+            .facts
+            .ads
+            .iter()
+            .filter(|f| f.campaign == campaign.name.name)
+            .map(|f| super::AdFact {
+                message: f.message.clone(),
+                prefix: f.prefix,
+                sender: f.sender,
+                optout: f.optout,
+            })
+            .collect(),
     };
     plan.hash = plan.content_hash();
     Ok(plan)
@@ -308,6 +341,7 @@ struct Settings<'c> {
     variants: Vec<&'c ast::Variant>,
     holdout: Option<&'c ast::Percent>,
     goal: Option<(&'c ast::Ident, &'c ast::Duration)>,
+    reentry: Option<&'c ast::Reentry>,
 }
 
 impl<'c> Settings<'c> {
@@ -327,7 +361,7 @@ impl<'c> Settings<'c> {
                 CampaignItem::Audience(a) => {
                     s.audience.get_or_insert(a);
                 }
-                CampaignItem::ExitWhen(_) => {}
+                CampaignItem::ExitWhen(_) | CampaignItem::PadPopular(_) => {}
                 CampaignItem::Step(st) => s.steps.push(st),
                 CampaignItem::QuietHours(q) => s.quiet.push(q),
                 CampaignItem::Window { from, to, .. } => {
@@ -343,6 +377,9 @@ impl<'c> Settings<'c> {
                 }
                 CampaignItem::Goal { event, within, .. } => {
                     s.goal.get_or_insert((event, within));
+                }
+                CampaignItem::Reentry(r) => {
+                    s.reentry.get_or_insert(r);
                 }
             }
         }
@@ -425,7 +462,7 @@ impl<'c> Machine<'c> {
                     });
                     incoming.push(Patch::Next(here));
                 }
-                StepKind::Send { message, via } => {
+                StepKind::Send { message, via, expires } => {
                     let channels = match via {
                         Some(v) => Channels {
                             primary: channel(v)?,
@@ -434,9 +471,15 @@ impl<'c> Machine<'c> {
                         None => self.channels.clone(),
                     };
                     self.sends.push((message.name.as_str(), via.as_ref().map(|v| v.name.clone())));
+                    let expires = match expires {
+                        Some(ast::Expiry::At(t)) => Some(Expiry::At { minute: time(t)? }),
+                        Some(ast::Expiry::After(d)) => Some(Expiry::After { seconds: d.seconds() }),
+                        None => None,
+                    };
                     self.ops.push(Op::Send {
                         message: message.name.clone(),
                         channels,
+                        expires,
                         next: UNSET,
                     });
                     incoming.push(Patch::Next(here));

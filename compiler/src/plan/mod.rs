@@ -14,9 +14,11 @@
 //! are seconds.
 
 mod build;
+pub mod deployment;
 mod hash;
 
 pub use build::build;
+pub use deployment::Deployment;
 
 use crate::lower::{CampaignQueries, Query};
 use crate::templating::{CompiledMessage, TemplateError};
@@ -56,10 +58,49 @@ pub struct Plan {
     /// lacks one (a customer who withdrew consent after enrolling).
     #[serde(default)]
     pub consent: Vec<String>,
+    /// Whether a customer may start another journey: by default at most one
+    /// runs at a time (left out of the JSON then, so plans written before
+    /// the rule existed keep their hash).
+    #[serde(default, skip_serializing_if = "Reentry::is_default")]
+    pub reentry: Reentry,
     /// Every message the campaign sends, by name, compiled with the
     /// campaign's trigger.
     pub messages: BTreeMap<String, CompiledMessage>,
     pub sql: Dialects<CampaignQueries>,
+    /// The checker's worst-case size of each message body on each channel
+    /// this campaign sends it on (fallbacks included), for `camp review`.
+    /// Absent in plans of earlier camps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sizes: Vec<SizeFact>,
+    /// For `kind ad`: the ad-law rules each message's body passed, as the
+    /// checker judged them. Absent for `kind info` and in earlier plans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ad_law: Vec<AdFact>,
+}
+
+/// A message body's worst case on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeFact {
+    pub message: String,
+    pub channel: String,
+    /// The worst-case length in `unit`.
+    pub worst: usize,
+    /// The channel's limit (`None`: no limit).
+    pub limit: Option<usize>,
+    /// `bytes` (EUC-KR) or `characters`.
+    pub unit: String,
+}
+
+/// The ad-law body rules of one message of a `kind ad` campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdFact {
+    pub message: String,
+    /// Starts with exactly "(광고)" (the subject on email).
+    pub prefix: bool,
+    /// Names the sender.
+    pub sender: bool,
+    /// Carries the free opt-out line.
+    pub optout: bool,
 }
 
 /// `kind ad` (광고성) or `kind info` (정보성).
@@ -154,6 +195,49 @@ pub enum Weekday {
     Sunday,
 }
 
+/// `reentry ..`: what a trigger does for a customer who entered before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Reentry {
+    /// No clause: at most one running journey per customer; a trigger
+    /// while one runs is ignored ("already in the journey").
+    #[default]
+    Single,
+    /// `reentry restart`: the trigger exits the running journey
+    /// ("restarted") and starts a new one.
+    Restart,
+    /// `reentry after D`: no new journey within `seconds` of the customer's
+    /// last entry (journeys may overlap when they last longer).
+    After { seconds: u64 },
+    /// `reentry never`: one journey per customer, ever.
+    Never,
+    /// `reentry always`: one journey per trigger occurrence.
+    Always,
+}
+
+impl Reentry {
+    pub fn is_default(&self) -> bool {
+        *self == Reentry::Single
+    }
+
+    /// Whether the store keeps at most one running journey per customer
+    /// (its partial unique index holds these enrollments).
+    pub fn single(&self) -> bool {
+        matches!(self, Reentry::Single | Reentry::Restart | Reentry::Never)
+    }
+}
+
+/// `send M expires ..`: when a send that has not gone out is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Expiry {
+    /// `expires at 21:00`: this minute of the customer's local day on which
+    /// the step became due.
+    At { minute: u32 },
+    /// `expires after 3h`: this many seconds after the step became due.
+    After { seconds: u64 },
+}
+
 /// One state of the step machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
@@ -169,9 +253,16 @@ pub enum Op {
     /// `wait until 10:00`: the next time the customer's clock shows this
     /// minute of the day (later than now).
     WaitUntil { minute: u32, next: usize },
-    /// `send M [via C]`: exit conditions, consent, window, quiet hours and
-    /// caps are checked first.
-    Send { message: String, channels: Channels, next: usize },
+    /// `send M [via C] [expires ..]`: exit conditions, consent, window,
+    /// quiet hours and caps are checked first; a send that would go out
+    /// after its expiry (deferral included) is skipped as "expired".
+    Send {
+        message: String,
+        channels: Channels,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires: Option<Expiry>,
+        next: usize,
+    },
     /// `if C { .. } else { .. }`: `condition` indexes `sql.*.branches`.
     Branch {
         condition: usize,

@@ -53,6 +53,9 @@ pub enum Source {
     /// A property of the triggering event (a JSON key of the shared events
     /// table, or a column of the event's own table), then `ref` hops.
     Trigger { event: String, prop: String, hops: Vec<Hop> },
+    /// A field of the current row of a list, inside `#{for p in LIST}`
+    /// (`column` of the list's table, then `ref` hops).
+    Item { list: String, column: String, hops: Vec<Hop> },
     /// The policy's sender text, fixed when the template is compiled.
     Sender { text: String },
     /// The policy's opt-out text, fixed when the template is compiled;
@@ -68,7 +71,7 @@ pub enum Source {
 impl Source {
     /// Whether the value is read from the database (not policy text).
     pub fn is_stored(&self) -> bool {
-        matches!(self, Source::Customer { .. } | Source::Trigger { .. })
+        matches!(self, Source::Customer { .. } | Source::Trigger { .. } | Source::Item { .. })
     }
 
     /// The canonical path by column names (`customer.name`,
@@ -86,6 +89,13 @@ impl fmt::Display for Source {
         let (head, first, hops) = match self {
             Source::Customer { column, hops } => ("customer", column, hops),
             Source::Trigger { prop, hops, .. } => ("trigger", prop, hops),
+            Source::Item { list, column, hops } => {
+                write!(f, "{list}[].{column}")?;
+                for hop in hops {
+                    write!(f, ".{}", hop.column)?;
+                }
+                return Ok(());
+            }
             Source::Sender { .. } => return f.write_str("sender"),
             Source::Optout { .. } => return f.write_str("optout"),
         };
@@ -119,7 +129,7 @@ impl ValueType {
     pub fn of(ty: &FieldType) -> Option<ValueType> {
         Some(match ty {
             FieldType::Id | FieldType::Ref(_) => ValueType::Id,
-            FieldType::Text { .. } => ValueType::Text,
+            FieldType::Text { .. } | FieldType::PushToken => ValueType::Text,
             FieldType::Int { .. } => ValueType::Int,
             FieldType::Decimal => ValueType::Decimal,
             FieldType::Money { .. } => ValueType::Money,
@@ -233,8 +243,19 @@ pub struct Placeholder {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "part", rename_all = "snake_case")]
 pub enum Part {
-    Text { text: String },
+    Text {
+        text: String,
+    },
     Value(Placeholder),
+    /// `#{for p in LIST}..#{end}`: `parts` once per row of the list.
+    Each {
+        list: String,
+        parts: Vec<Part>,
+    },
+    /// `#{LIST.count}`: the number of rows.
+    Count {
+        list: String,
+    },
 }
 
 /// A template compiled against the schema and policy.
@@ -323,6 +344,9 @@ fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Values {
     entries: Vec<(Source, Value)>,
+    /// The rows of each list, by list name: each row's values are keyed by
+    /// [`Source::Item`].
+    lists: Vec<(String, Vec<Values>)>,
 }
 
 impl Values {
@@ -334,7 +358,21 @@ impl Values {
     pub fn for_template(template: &CompiledTemplate) -> Self {
         Values {
             entries: template.inputs.iter().map(|s| (s.clone(), Value::Null)).collect(),
+            lists: Vec::new(),
         }
+    }
+
+    /// Sets the rows of a list, replacing earlier ones.
+    pub fn set_list(&mut self, name: &str, rows: Vec<Values>) {
+        match self.lists.iter_mut().find(|(n, _)| n == name) {
+            Some((_, r)) => *r = rows,
+            None => self.lists.push((name.to_string(), rows)),
+        }
+    }
+
+    /// The rows of a list, when given.
+    pub fn list(&self, name: &str) -> Option<&[Values]> {
+        self.lists.iter().find(|(n, _)| n == name).map(|(_, r)| r.as_slice())
     }
 
     /// Sets the value of a source, replacing an earlier one.
@@ -413,6 +451,8 @@ impl std::error::Error for TemplateError {}
 pub struct Context<'p> {
     pub program: &'p Program<'p>,
     pub trigger: Option<&'p EventModel>,
+    /// The campaign says `pad popular`.
+    pub pad: bool,
 }
 
 impl<'p> Context<'p> {
@@ -422,12 +462,17 @@ impl<'p> Context<'p> {
         Context {
             program,
             trigger: trigger_event(campaign).and_then(|e| program.schema.event(e)),
+            pad: crate::lists::pads(campaign),
         }
     }
 
     /// A context without a triggering event.
     pub fn new(program: &'p Program<'p>) -> Self {
-        Context { program, trigger: None }
+        Context {
+            program,
+            trigger: None,
+            pad: false,
+        }
     }
 }
 
@@ -444,6 +489,10 @@ pub fn trigger_event(campaign: &ast::Campaign) -> Option<&str> {
 
 /// Compiles one template.
 pub fn compile(cx: &Context, template: &ast::Template) -> Result<CompiledTemplate, TemplateError> {
+    compile_in(cx, template, &[])
+}
+
+fn compile_in(cx: &Context, template: &ast::Template, lists: &[ListRef]) -> Result<CompiledTemplate, TemplateError> {
     let zone = cx
         .program
         .policy
@@ -458,20 +507,69 @@ pub fn compile(cx: &Context, template: &ast::Template) -> Result<CompiledTemplat
         zone,
         capacity: 0,
     };
-    for segment in &template.segments {
+    let parts = segments(cx, &template.segments, lists, None, &mut out)?;
+    out.parts = parts;
+    Ok(out)
+}
+
+/// A list of the message, as templates see it: its name and table.
+#[derive(Clone, Copy)]
+struct ListRef<'p> {
+    name: &'p str,
+    table: &'p TableModel,
+}
+
+fn segments(
+    cx: &Context,
+    segments_: &[TemplateSegment],
+    lists: &[ListRef],
+    var: Option<(&str, ListRef)>,
+    out: &mut CompiledTemplate,
+) -> Result<Vec<Part>, TemplateError> {
+    let mut parts: Vec<Part> = Vec::with_capacity(segments_.len());
+    for segment in segments_ {
         match segment {
             TemplateSegment::Text { text, .. } => {
                 out.capacity += text.len();
                 // Keep literal runs in one part.
-                match out.parts.last_mut() {
+                match parts.last_mut() {
                     Some(Part::Text { text: last }) => last.push_str(text),
-                    _ => out.parts.push(Part::Text { text: text.clone() }),
+                    _ => parts.push(Part::Text { text: text.clone() }),
                 }
             }
+            TemplateSegment::For(l) => {
+                if var.is_some() {
+                    return Err(TemplateError::new(l.span, "a loop inside a loop"));
+                }
+                let Some(list) = lists.iter().find(|x| x.name == l.list.name) else {
+                    return Err(TemplateError::new(l.list.span, format!("unknown list `{}`", l.list.name)));
+                };
+                let body = self::segments(cx, &l.body, lists, Some((&l.var.name, *list)), out)?;
+                parts.push(Part::Each {
+                    list: list.name.to_string(),
+                    parts: body,
+                });
+            }
             TemplateSegment::Placeholder(p) => {
-                let mut placeholder = placeholder(cx, p)?;
+                let head = p.path.segments.first().map_or("", |s| s.name.as_str());
+                let rest = p.path.segments.get(1..).unwrap_or_default();
+                if let Some(list) = lists.iter().find(|x| x.name == head) {
+                    if matches!(rest, [c] if c.name == "count") && p.filters.is_empty() {
+                        out.capacity += 2;
+                        parts.push(Part::Count {
+                            list: list.name.to_string(),
+                        });
+                        continue;
+                    }
+                    return Err(TemplateError::new(p.path.span, format!("`{head}` is a list, not one value")));
+                }
+                let item = match var {
+                    Some((v, list)) if v == head => Some(item_source(cx, list, rest, p.path.span)?),
+                    _ => None,
+                };
+                let mut placeholder = placeholder(cx, p, item)?;
                 out.capacity += width(cx, &placeholder, p);
-                if placeholder.source.is_stored() {
+                if placeholder.source.is_stored() && !matches!(placeholder.source, Source::Item { .. }) {
                     let slot = match out.inputs.iter().position(|s| *s == placeholder.source) {
                         Some(i) => i,
                         None => {
@@ -481,15 +579,40 @@ pub fn compile(cx: &Context, template: &ast::Template) -> Result<CompiledTemplat
                     };
                     placeholder.slot = Some(slot);
                 }
-                out.parts.push(Part::Value(placeholder));
+                parts.push(Part::Value(placeholder));
             }
         }
     }
-    Ok(out)
+    Ok(parts)
 }
 
-fn placeholder(cx: &Context, p: &ast::Placeholder) -> Result<Placeholder, TemplateError> {
-    let (source, ty) = resolve(cx, &p.path)?;
+/// `p.name`, `p.maker.name` inside `#{for p in LIST}`.
+fn item_source(cx: &Context, list: ListRef, rest: &[ast::Ident], span: Span) -> Result<(Source, ValueType), TemplateError> {
+    let Some((name, rest)) = rest.split_first() else {
+        return Err(TemplateError::new(span, "a row needs a field"));
+    };
+    let Some(field) = list.table.field(&name.name) else {
+        return Err(TemplateError::new(
+            name.span,
+            format!("table `{}` has no field `{}`", list.table.name, name.name),
+        ));
+    };
+    let (hops, ty) = follow(cx, field, rest)?;
+    Ok((
+        Source::Item {
+            list: list.name.to_string(),
+            column: field.name.clone(),
+            hops,
+        },
+        ty,
+    ))
+}
+
+fn placeholder(cx: &Context, p: &ast::Placeholder, item: Option<(Source, ValueType)>) -> Result<Placeholder, TemplateError> {
+    let (source, ty) = match item {
+        Some(found) => found,
+        None => resolve(cx, &p.path)?,
+    };
     let mut filters = Vec::with_capacity(p.filters.len());
     for f in &p.filters {
         if !filters.is_empty() {
@@ -714,6 +837,10 @@ pub struct CompiledMessage {
     pub items: Vec<CompiledButton>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cards: Vec<CompiledCard>,
+    /// The lists the texts iterate, evaluated at send time (their SQL is
+    /// in the plan's queries, by message and list name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<ListSpec>,
 }
 
 /// One card of a carousel.
@@ -732,6 +859,58 @@ pub struct RenderedCard {
     pub body: Option<String>,
     pub image: Option<String>,
     pub buttons: Vec<RenderedButton>,
+}
+
+/// A list of a message: its name, table, bound, and the fields of its rows
+/// that the texts print (the list query selects the key, then these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListSpec {
+    pub name: String,
+    /// The schema's name of the table.
+    pub table: String,
+    /// At most this many rows.
+    pub limit: u64,
+    /// Each printed field: `name`, `maker.name`, with its `ValueType`.
+    pub columns: Vec<ListColumn>,
+    /// Short lists are filled from `popular(..)` (`pad popular`).
+    #[serde(default)]
+    pub pad: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListColumn {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub ty: ValueType,
+}
+
+impl ListSpec {
+    /// The values of one row from the list query's cells after the key
+    /// (in `columns` order), for rendering.
+    pub fn row(&self, cells: impl IntoIterator<Item = Value>) -> Values {
+        let mut v = Values::new();
+        for (col, value) in self.columns.iter().zip(cells) {
+            let mut parts = col.path.split('.');
+            let column = parts.next().unwrap_or_default().to_string();
+            let hops = parts
+                .map(|c| Hop {
+                    table: String::new(),
+                    source: String::new(),
+                    key: String::new(),
+                    column: c.to_string(),
+                })
+                .collect();
+            v.insert(
+                Source::Item {
+                    list: self.name.clone(),
+                    column,
+                    hops,
+                },
+                value,
+            );
+        }
+        v
+    }
 }
 
 /// A message rendered for one customer.
@@ -917,13 +1096,37 @@ pub fn compile_message(cx: &Context, message: &ast::Message) -> Result<CompiledM
         format: None,
         items: Vec::new(),
         cards: Vec::new(),
+        lists: Vec::new(),
     };
+    let schema = &cx.program.schema;
+    let mut refs: Vec<ListRef> = Vec::new();
+    for decl in crate::lists::lists(message) {
+        let Some(table) = crate::lists::table_of(schema, cx.trigger, &decl.list.source) else {
+            return Err(TemplateError::new(decl.span, format!("list `{}` has no table", decl.name.name)));
+        };
+        refs.push(ListRef {
+            name: &decl.name.name,
+            table,
+        });
+        let columns = crate::lists::item_columns(schema, table, message, &decl.name.name)
+            .into_iter()
+            .filter_map(|(path, ty)| ValueType::of(&ty).map(|ty| ListColumn { path, ty }))
+            .collect();
+        out.lists.push(ListSpec {
+            name: decl.name.name.clone(),
+            table: table.name.clone(),
+            limit: decl.list.source.n().value.clamp(1, crate::lists::MAX_LEN),
+            columns,
+            pad: cx.pad,
+        });
+    }
+    let compile = |t: &ast::Template| compile_in(cx, t, &refs);
     for part in &message.parts {
         match part {
             MessagePart::Format(f) => out.format = Some(f.name.clone()),
             MessagePart::Item { text, url, .. } => out.items.push(CompiledButton {
-                label: compile(cx, text)?,
-                url: compile(cx, url)?,
+                label: compile(text)?,
+                url: compile(url)?,
             }),
             MessagePart::Card(card) => {
                 let mut c = CompiledCard {
@@ -934,27 +1137,28 @@ pub fn compile_message(cx: &Context, message: &ast::Message) -> Result<CompiledM
                 };
                 for p in &card.parts {
                     match p {
-                        MessagePart::Title(t) => c.title = Some(compile(cx, t)?),
-                        MessagePart::Body(t) => c.body = Some(compile(cx, t)?),
-                        MessagePart::Image(t) => c.image = Some(compile(cx, t)?),
+                        MessagePart::Title(t) => c.title = Some(compile(t)?),
+                        MessagePart::Body(t) => c.body = Some(compile(t)?),
+                        MessagePart::Image(t) => c.image = Some(compile(t)?),
                         MessagePart::Button { label, url, .. } => c.buttons.push(CompiledButton {
-                            label: compile(cx, label)?,
-                            url: compile(cx, url)?,
+                            label: compile(label)?,
+                            url: compile(url)?,
                         }),
                         _ => {}
                     }
                 }
                 out.cards.push(c);
             }
-            MessagePart::Body(t) => out.body = Some(compile(cx, t)?),
-            MessagePart::Subject(t) => out.subject = Some(compile(cx, t)?),
-            MessagePart::Title(t) => out.title = Some(compile(cx, t)?),
-            MessagePart::Image(t) => out.image = Some(compile(cx, t)?),
+            MessagePart::Body(t) => out.body = Some(compile(t)?),
+            MessagePart::Subject(t) => out.subject = Some(compile(t)?),
+            MessagePart::Title(t) => out.title = Some(compile(t)?),
+            MessagePart::Image(t) => out.image = Some(compile(t)?),
             MessagePart::TemplateCode(code) => out.template_code = Some(code.value.clone()),
             MessagePart::Button { label, url, .. } => out.buttons.push(CompiledButton {
-                label: compile(cx, label)?,
-                url: compile(cx, url)?,
+                label: compile(label)?,
+                url: compile(url)?,
             }),
+            MessagePart::List(_) => {}
         }
     }
     Ok(out)

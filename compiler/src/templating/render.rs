@@ -57,13 +57,50 @@ pub fn render_into(template: &CompiledTemplate, values: &Values, zone: Option<&s
         fallback: &template.zone,
         tz: None,
     };
-    for part in &template.parts {
+    parts(&template.parts, values, None, &mut zone, out)
+}
+
+fn parts(parts_: &[Part], values: &Values, row: Option<&Values>, zone: &mut Zone, out: &mut String) -> Result<(), RenderError> {
+    for part in parts_ {
         match part {
             Part::Text { text } => out.push_str(text),
-            Part::Value(p) => placeholder(p, values, &mut zone, out)?,
+            Part::Value(p) => placeholder(p, values, row, zone, out)?,
+            Part::Each { list, parts: body } => {
+                let Some(rows) = values.list(list) else {
+                    return Err(RenderError::Unbound {
+                        source: format!("list {list}"),
+                    });
+                };
+                for r in rows {
+                    parts(body, values, Some(r), zone, out)?;
+                }
+            }
+            Part::Count { list } => {
+                let Some(rows) = values.list(list) else {
+                    return Err(RenderError::Unbound {
+                        source: format!("list {list}"),
+                    });
+                };
+                write_int(out, i64::try_from(rows.len()).unwrap_or(i64::MAX), false);
+            }
         }
     }
     Ok(())
+}
+
+/// The value of a row's field: by list, column and hop columns.
+fn item<'v>(row: Option<&'v Values>, source: &Source) -> Option<&'v Value> {
+    let Source::Item { list, column, hops } = source else {
+        return None;
+    };
+    row?.iter().find_map(|(s, v)| match s {
+        Source::Item {
+            list: l,
+            column: c,
+            hops: h,
+        } if l == list && c == column && h.len() == hops.len() && h.iter().zip(hops).all(|(a, b)| a.column == b.column) => Some(v),
+        _ => None,
+    })
 }
 
 /// The customer's zone, parsed on first use.
@@ -90,12 +127,13 @@ impl Zone<'_> {
 }
 
 #[inline]
-fn placeholder(p: &Placeholder, values: &Values, zone: &mut Zone, out: &mut String) -> Result<(), RenderError> {
+fn placeholder(p: &Placeholder, values: &Values, row: Option<&Values>, zone: &mut Zone, out: &mut String) -> Result<(), RenderError> {
     let value = match (&p.source, p.slot) {
         (Source::Sender { text } | Source::Optout { text, .. }, _) => {
             out.push_str(text);
             return Ok(());
         }
+        (source @ Source::Item { .. }, _) => item(row, source),
         (source, Some(slot)) => values.at(slot, source),
         (source, None) => values.get(source),
     };

@@ -1,7 +1,9 @@
 //! `campaign NAME { settings and steps }`.
 
 use super::{child, expr, kids, only, policy, Build, Ctx, P};
-use crate::ast::{Campaign, CampaignItem, ChannelDecl, Every, Fallback, Step, StepKind, Trigger, TriggerKind, Variant};
+use crate::ast::{
+    Campaign, CampaignItem, ChannelDecl, Every, Expiry, Fallback, Reentry, ReentryRule, Step, StepKind, Trigger, TriggerKind, Variant,
+};
 use crate::grammar::Rule;
 use crate::Span;
 
@@ -43,6 +45,7 @@ fn campaign_item(cx: &mut Ctx, p: &P) -> Build<CampaignItem> {
             let n = cx.need(child(p, Rule::int), span, "priority")?;
             CampaignItem::Priority(cx.int(&n)?)
         }
+        Rule::pad_setting => CampaignItem::PadPopular(span),
         Rule::variant => CampaignItem::Variant(variant(cx, p)?),
         Rule::holdout => {
             let n = cx.need(child(p, Rule::percent), span, "percentage")?;
@@ -55,6 +58,19 @@ fn campaign_item(cx: &mut Ctx, p: &P) -> Build<CampaignItem> {
                 within: cx.duration(&d)?,
                 span,
             }
+        }
+        Rule::reentry_setting => {
+            let rule = match kids(p).find(|k| k.as_rule() != Rule::kw_reentry).map(|k| k.as_rule()) {
+                Some(Rule::kw_never) => ReentryRule::Never,
+                Some(Rule::kw_restart) => ReentryRule::Restart,
+                Some(Rule::kw_always) => ReentryRule::Always,
+                Some(Rule::kw_after) => {
+                    let d = cx.need(child(p, Rule::duration), span, "duration")?;
+                    ReentryRule::After(cx.duration(&d)?)
+                }
+                _ => return Err(cx.internal(span, "re-entry rule")),
+            };
+            CampaignItem::Reentry(Reentry { rule, span })
         }
         Rule::step => CampaignItem::Step(step(cx, p, 1)?),
         _ => return Err(cx.internal(span, "campaign setting")),
@@ -182,9 +198,14 @@ fn step(cx: &mut Ctx, p: &P, depth: usize) -> Build<Step> {
         Rule::send_step => {
             let names: Vec<_> = kids(&inner).filter(|k| k.as_rule() == Rule::ident).map(|k| cx.ident(&k)).collect();
             let mut names = names.into_iter();
+            let expires = match child(&inner, Rule::expires) {
+                Some(x) => Some(expiry(cx, &x)?),
+                None => None,
+            };
             StepKind::Send {
                 message: cx.need(names.next(), span, "message name")?,
                 via: names.next(),
+                expires,
             }
         }
         Rule::if_step => return if_chain(cx, &inner, depth),
@@ -192,6 +213,16 @@ fn step(cx: &mut Ctx, p: &P, depth: usize) -> Build<Step> {
         _ => return Err(cx.internal(span, "step")),
     };
     Ok(Step { kind, span })
+}
+
+/// `expires at 21:00` or `expires after 3h`.
+fn expiry(cx: &mut Ctx, p: &P) -> Build<Expiry> {
+    let span = cx.span(p);
+    if let Some(t) = child(p, Rule::time_of_day) {
+        return Ok(Expiry::At(cx.time_of_day(&t)?));
+    }
+    let d = cx.need(child(p, Rule::duration), span, "duration")?;
+    Ok(Expiry::After(cx.duration(&d)?))
 }
 
 /// `if C { } else if C2 { } else { }`: the grammar reads `else if` as a

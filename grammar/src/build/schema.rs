@@ -1,7 +1,9 @@
 //! `schema { .. }`: tables, fields and events.
 
 use super::{child, kids, only, rel_end, rel_start, Build, Ctx, P};
-use crate::ast::{EventDecl, EventTable, EventsTable, Field, Ident, Literal, Schema, SchemaItem, TableDecl, TypeExpr, TypeKind};
+use crate::ast::{
+    ContactDecl, EventDecl, EventTable, EventsTable, Field, Ident, Literal, Schema, SchemaItem, TableDecl, TypeExpr, TypeKind,
+};
 use crate::grammar::Rule;
 
 pub(super) fn schema(cx: &mut Ctx, p: &P) -> Build<Schema> {
@@ -36,12 +38,18 @@ fn table(cx: &mut Ctx, p: &P) -> Build<TableDecl> {
     let span = cx.span(p);
     let mut idents = Vec::new();
     let (mut name, mut source, mut fields) = (None, None, None);
+    let mut contacts = Vec::new();
     for k in kids(p) {
         match k.as_rule() {
             Rule::kw_customer => name = Some(cx.ident(&k)),
             Rule::ident => idents.push(cx.ident(&k)),
             Rule::string => source = Some(cx.string(&k)),
             Rule::field_block => fields = Some(field_block(cx, &k)?),
+            Rule::customer_block => {
+                let (f, c) = customer_block(cx, &k)?;
+                fields = Some(f);
+                contacts = c;
+            }
             _ => {}
         }
     }
@@ -53,6 +61,40 @@ fn table(cx: &mut Ctx, p: &P) -> Build<TableDecl> {
         source: cx.need(source, span, "table source")?,
         key: cx.need(key, span, "key column")?,
         fields: cx.need(fields, span, "fields")?,
+        contacts,
+        span,
+    })
+}
+
+/// The customer's `{ .. }`: fields and `contact .. for channel ..` lines.
+fn customer_block(cx: &mut Ctx, p: &P) -> Build<(Vec<Field>, Vec<ContactDecl>)> {
+    let mut fields = Vec::new();
+    let mut contacts = Vec::new();
+    let mut prev_end = rel_start(p);
+    for k in kids(p) {
+        match k.as_rule() {
+            Rule::field => {
+                let doc = cx.doc(prev_end, rel_start(&k));
+                fields.push(field(cx, &k, doc)?);
+            }
+            Rule::contact_decl => contacts.push(contact(cx, &k)?),
+            _ => {}
+        }
+        prev_end = rel_end(cx, &k);
+    }
+    Ok((fields, contacts))
+}
+
+/// `contact FIELD for channel CHANNEL`
+fn contact(cx: &mut Ctx, p: &P) -> Build<ContactDecl> {
+    let span = cx.span(p);
+    let idents: Vec<Ident> = kids(p).filter(|k| k.as_rule() == Rule::ident).map(|k| cx.ident(&k)).collect();
+    let mut idents = idents.into_iter();
+    let field = idents.next();
+    let channel = idents.next();
+    Ok(ContactDecl {
+        field: cx.need(field, span, "contact field")?,
+        channel: cx.need(channel, span, "channel")?,
         span,
     })
 }
@@ -129,6 +171,7 @@ fn type_expr(cx: &mut Ctx, p: &P) -> Build<TypeExpr> {
             "date" => TypeKind::Date,
             "phone" => TypeKind::Phone,
             "email" => TypeKind::Email,
+            "push_token" => TypeKind::PushToken,
             "consent" => TypeKind::Consent,
             "tz" => TypeKind::Tz,
             _ => TypeKind::Unknown(name),

@@ -1,7 +1,7 @@
 //! Top-level items: dispatch, segments and messages.
 
 use super::{campaign, child, expr, kids, policy, rel_start, schema, Build, Ctx, P};
-use crate::ast::{AlimtalkTemplate, Card, Item, Message, MessagePart, Segment};
+use crate::ast::{AlimtalkTemplate, Card, Exclusion, Item, ListDecl, ListExpr, ListSource, Message, MessagePart, Segment};
 use crate::grammar::Rule;
 
 /// Builds the item of a `chunk` pair; `Ok(None)` for a chunk of only
@@ -77,6 +77,7 @@ fn message_part(cx: &mut Ctx, p: &P) -> Build<MessagePart> {
             }
             return Ok(MessagePart::Card(Card { parts, span }));
         }
+        Rule::list_part => return list_part(cx, p).map(MessagePart::List),
         _ => {}
     }
     let strings: Vec<P> = kids(p).filter(|k| k.as_rule() == Rule::string).collect();
@@ -104,5 +105,96 @@ fn message_part(cx: &mut Ctx, p: &P) -> Build<MessagePart> {
             }
         }
         _ => return Err(cx.internal(span, "message part")),
+    })
+}
+
+/// `list NAME = LIST`
+fn list_part(cx: &mut Ctx, p: &P) -> Build<ListDecl> {
+    let span = cx.span(p);
+    let name = child(p, Rule::ident).map(|n| cx.ident(&n));
+    let name = cx.need(name, span, "list name")?;
+    let e = cx.need(child(p, Rule::list_expr), span, "list")?;
+    Ok(ListDecl {
+        name,
+        list: list_expr(cx, &e)?,
+        span,
+    })
+}
+
+fn list_expr(cx: &mut Ctx, p: &P) -> Build<ListExpr> {
+    let span = cx.span(p);
+    let mut source = None;
+    let mut exclude = Vec::new();
+    for k in kids(p) {
+        match k.as_rule() {
+            Rule::recent_list | Rule::also_bought_list | Rule::popular_list => source = Some(list_source(cx, &k)?),
+            Rule::list_exclude => {
+                for x in kids(&k).filter(|x| x.as_rule() == Rule::exclusion) {
+                    let xspan = cx.span(&x);
+                    let first = cx.need(kids(&x).next(), xspan, "exclusion")?;
+                    exclude.push(match first.as_rule() {
+                        Rule::kw_purchased => Exclusion::Purchased(xspan),
+                        Rule::kw_trigger => Exclusion::Trigger(xspan),
+                        _ => {
+                            let e = cx.need(child(&x, Rule::expr), xspan, "condition")?;
+                            Exclusion::Where(expr::expr(cx, &e)?)
+                        }
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(ListExpr {
+        source: cx.need(source, span, "list")?,
+        exclude,
+        span,
+    })
+}
+
+fn list_source(cx: &mut Ctx, p: &P) -> Build<ListSource> {
+    let span = cx.span(p);
+    let n = cx.need(child(p, Rule::int), span, "length")?;
+    let n = cx.int(&n)?;
+    let within = match child(p, Rule::list_within).and_then(|w| child(&w, Rule::duration)) {
+        Some(d) => Some(cx.duration(&d)?),
+        None => None,
+    };
+    Ok(match p.as_rule() {
+        Rule::recent_list => {
+            let target = cx.need(child(p, Rule::event_prop), span, "event property")?;
+            let mut names = kids(&target).filter(|k| k.as_rule() == Rule::ident).map(|k| cx.ident(&k));
+            let event = names.next();
+            let prop = names.next();
+            ListSource::Recent {
+                event: cx.need(event, span, "event name")?,
+                prop: cx.need(prop, span, "property")?,
+                n,
+            }
+        }
+        Rule::also_bought_list => {
+            let path = cx.need(child(p, Rule::path), span, "item")?;
+            ListSource::AlsoBought {
+                anchor: crate::ast::Path {
+                    segments: kids(&path).map(|k| cx.ident(&k)).collect(),
+                    span: cx.span(&path),
+                },
+                n,
+                within,
+            }
+        }
+        _ => {
+            let table = child(p, Rule::ident).map(|t| cx.ident(&t));
+            let filter = match child(p, Rule::list_where).and_then(|w| child(&w, Rule::expr)) {
+                Some(e) => Some(Box::new(expr::expr(cx, &e)?)),
+                None => None,
+            };
+            ListSource::Popular {
+                table: cx.need(table, span, "table name")?,
+                filter,
+                within,
+                n,
+            }
+        }
     })
 }

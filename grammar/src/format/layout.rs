@@ -31,7 +31,7 @@ enum Block {
 
 const CAMPAIGN_ENTRIES: &[&str] = &[
     "kind", "channel", "trigger", "audience", "exit", "wait", "send", "if", "else", "quiet", "window", "cap", "priority", "variant",
-    "holdout", "goal",
+    "holdout", "goal", "reentry",
 ];
 const STEP_ENTRIES: &[&str] = &["wait", "send", "if", "else", "exit"];
 const MESSAGE_ENTRIES: &[&str] = &["subject", "title", "image", "template", "button", "format", "item", "card"];
@@ -42,7 +42,7 @@ const SCHEMA_ENTRIES: &[&str] = &["customer", "table", "events", "event"];
 const OPEN_ENDS: &[&str] = &[
     "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", ",", "(", "->", "..", ".", ":", "and", "or", "not", "where", "when",
     "unless", "in", "is", "contains", "within", "since", "before", "per", "for", "fallback", "after", "via", "on", "every", "of", "did",
-    "send", "wait", "goal", "audience", "channel", "least", "most", "exactly", "last", "first", "from", "key", "as",
+    "send", "wait", "goal", "audience", "channel", "least", "most", "exactly", "last", "first", "from", "key", "as", "expires", "reentry",
 ];
 
 struct State<'s> {
@@ -176,7 +176,8 @@ fn continues(src: &str, tokens: &[Token], line: &Line, st: &State, item_starts: 
         Block::Schema => SCHEMA_ENTRIES.contains(&ft),
         Block::Fields => {
             let second = tokens[line.first + 1..line.end].iter().find(|t| t.kind != TokenKind::Comment);
-            first.kind == TokenKind::Word && second.is_some_and(|t| t.text(src) == ":")
+            // `name: type`, or `contact FIELD for channel C` (customer block).
+            first.kind == TokenKind::Word && second.is_some_and(|t| t.text(src) == ":" || (ft == "contact" && t.kind == TokenKind::Word))
         }
         Block::Other => true,
     };

@@ -193,10 +193,18 @@ pub fn step(s: &Step) -> String {
     match &s.kind {
         StepKind::Wait(d) => format!("wait {}", dur(d)),
         StepKind::WaitUntil(t) => format!("wait until {}:{:02}", t.hour, t.minute),
-        StepKind::Send { message, via } => match via {
-            Some(v) => format!("send {} via {}", message.name, v.name),
-            None => format!("send {}", message.name),
-        },
+        StepKind::Send { message, via, expires } => {
+            let mut out = match via {
+                Some(v) => format!("send {} via {}", message.name, v.name),
+                None => format!("send {}", message.name),
+            };
+            match expires {
+                Some(Expiry::At(t)) => out.push_str(&format!(" expires at {}:{:02}", t.hour, t.minute)),
+                Some(Expiry::After(d)) => out.push_str(&format!(" expires after {}", dur(d))),
+                None => {}
+            }
+            out
+        }
         StepKind::If { cond, then, otherwise } => {
             let mut out = format!("if {} {{ {} }}", sx(cond), steps(then));
             if let Some(o) = otherwise {
@@ -214,6 +222,13 @@ pub fn tpl(t: &Template) -> String {
         .iter()
         .map(|s| match s {
             TemplateSegment::Text { text, .. } => format!("{text:?}"),
+            TemplateSegment::For(l) => {
+                let body = Template {
+                    segments: l.body.clone(),
+                    span: l.span,
+                };
+                format!("for({} in {}: {})", l.var.name, l.list.name, tpl(&body))
+            }
             TemplateSegment::Placeholder(p) => {
                 let mut out = format!("#{{{}", path(&p.path));
                 for f in &p.filters {

@@ -122,7 +122,7 @@ fn valid_name(what: &str, name: &str) -> bool {
         Item::Campaign(c) => c
             .items
             .iter()
-            .all(|i| matches!(i, CampaignItem::Step(s) if matches!(&s.kind, StepKind::Send { message, via: None } if message.name == name))),
+            .all(|i| matches!(i, CampaignItem::Step(s) if matches!(&s.kind, StepKind::Send { message, via: None, .. } if message.name == name))),
         _ => false,
     })
 }

@@ -63,6 +63,7 @@ const CAMPAIGN: &[&str] = &[
     "variant",
     "holdout",
     "goal",
+    "reentry",
 ];
 const STEPS: &[&str] = &["wait", "send", "if", "else", "exit"];
 const MESSAGE: &[&str] = &["subject", "title", "image", "template", "button"];
@@ -98,6 +99,7 @@ const TYPES: &[&str] = &[
     "enum(",
     "phone",
     "email",
+    "push_token",
     "consent",
     "tz",
     "ref",
@@ -182,6 +184,8 @@ fn code(
         (_, "every") => keywords(camp_grammar::words::EVERY_WORDS),
         (_, "wait") => keywords(&["until"]),
         (_, "exit") => keywords(&["when"]),
+        (_, "reentry") => keywords(&["never", "after", "restart", "always"]),
+        (_, "expires") => keywords(&["at", "after"]),
         (_, "quiet") => keywords(&["hours"]),
         (_, "for") => keywords(&["kind", "channel"]),
         (_, ":") if block == Block::Fields => keywords(TYPES),

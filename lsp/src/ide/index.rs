@@ -224,6 +224,20 @@ impl<'s> Builder<'s> {
                         };
                         self.push(t.key.span, key, false);
                     }
+                    // `contact FIELD for channel C` uses a customer field.
+                    for c in &t.contacts {
+                        if let Some(f) = t
+                            .fields
+                            .iter()
+                            .find(|f| f.name.name == c.field.name || f.alias.as_ref().is_some_and(|a| a.name == c.field.name))
+                        {
+                            let used = Symbol::Field {
+                                table: table.clone(),
+                                name: f.name.name.clone(),
+                            };
+                            self.push(c.field.span, used, false);
+                        }
+                    }
                 }
                 ast::SchemaItem::Event(e) => {
                     self.push(e.name.span, Symbol::Event(e.name.name.clone()), true);

@@ -1,6 +1,8 @@
 //! `type = "file"`: JSON lines appended to a file, flushed and synced to
-//! disk once per batch before the sends count as sent. The file is created
-//! at the first send, so a daemon that refuses to start leaves nothing.
+//! disk once per batch before the sends count as delivered (a file sends
+//! no receipts: the write is the delivery, and no fallback follows it). The
+//! file is created at the first send, so a daemon that refuses to start
+//! leaves nothing.
 
 use super::{BoxFuture, Channel, Outcome, Outgoing};
 use std::fs::{File, OpenOptions};
@@ -56,7 +58,7 @@ impl Channel for FileChannel {
     fn deliver<'a>(&'a self, batch: Vec<Outgoing>) -> BoxFuture<'a, Vec<(Outgoing, Outcome)>> {
         Box::pin(async move {
             let outcome = match self.write(&batch) {
-                Ok(()) => Outcome::Sent,
+                Ok(()) => Outcome::Delivered,
                 Err(e) => Outcome::Retry(format!("cannot write: {e}")),
             };
             batch.into_iter().map(|o| (o, outcome.clone())).collect()

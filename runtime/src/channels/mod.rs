@@ -30,9 +30,11 @@ pub struct Outgoing {
 /// What a channel made of one send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Accepted by the endpoint.
+    /// Accepted by an endpoint that sends receipts: delivered or failed is
+    /// told later, and the chain's fallback waits for it.
     Sent,
-    /// Accepted, and known to be delivered (no receipt will follow).
+    /// Delivered: written to a file or standard output, or accepted by an
+    /// endpoint that sends no receipts.
     Delivered,
     /// Failed in a way worth trying again (5xx, timeout, connection).
     Retry(String),
@@ -42,6 +44,13 @@ pub enum Outcome {
 
 pub trait Channel: Send + Sync {
     fn deliver<'a>(&'a self, batch: Vec<Outgoing>) -> BoxFuture<'a, Vec<(Outgoing, Outcome)>>;
+
+    /// How many sends to hand over at once: the results of each such
+    /// batch are recorded as soon as it is delivered, so a crash delivers
+    /// at most this many again. Slow channels keep it small.
+    fn batch_size(&self) -> usize {
+        usize::MAX
+    }
 }
 
 /// `[channels.NAME]` in `camp.toml`.
@@ -64,6 +73,11 @@ pub struct ChannelConfig {
     /// ads through a provider since 2026-07-07 (`camp check` says so).
     #[serde(default)]
     pub certified: bool,
+    /// Whether the channel produces receipts (its provider posts them to
+    /// `/v1/receipts`): a send it accepts waits for `delivered`, and its
+    /// fallback goes out when none comes in time. Without (the default, and
+    /// always for `stdout` and `file`), a successful write is delivered.
+    pub receipts: Option<bool>,
 }
 
 /// The channels of a deployment, by campaign channel name.
@@ -101,6 +115,12 @@ impl ChannelSet {
         let mut set = ChannelSet::new();
         let mut files: BTreeMap<String, Arc<dyn Channel>> = BTreeMap::new();
         for (name, c) in configs {
+            if c.receipts == Some(true) && c.kind != "webhook" {
+                return Err(format!(
+                    "channel `{name}`: a `{}` channel gets no receipts\n  help: remove `receipts = true`; only a webhook whose provider posts receipts to /v1/receipts has them",
+                    c.kind
+                ));
+            }
             let channel: Arc<dyn Channel> = match c.kind.as_str() {
                 "stdout" => Arc::new(stdout::Stdout),
                 "file" => {
@@ -133,6 +153,7 @@ impl ChannelSet {
                         rate_per_second: c.rate_per_second,
                         timeout: std::time::Duration::from_millis(c.timeout_ms.unwrap_or(10_000)),
                         max_in_flight: c.max_in_flight.unwrap_or(16),
+                        receipts: c.receipts.unwrap_or(false),
                     })?)
                 }
                 other => {
@@ -144,6 +165,15 @@ impl ChannelSet {
             set.insert(name, channel);
         }
         Ok(set)
+    }
+
+    /// How many sends channel `name` takes at once (see [`Channel::batch_size`]).
+    pub fn batch_size(&self, name: &str) -> usize {
+        self.by_name
+            .get(name)
+            .or(self.fallback.as_ref())
+            .map_or(usize::MAX, |c| c.batch_size())
+            .max(1)
     }
 
     /// Hands each send to its channel; sends for a channel that is not

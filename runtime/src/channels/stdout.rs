@@ -1,4 +1,5 @@
-//! `type = "stdout"`: one JSON line per send on standard output.
+//! `type = "stdout"`: one JSON line per send on standard output; a line
+//! written is a send delivered (no receipts follow).
 
 use super::{BoxFuture, Channel, Outcome, Outgoing};
 use std::io::Write;
@@ -19,7 +20,7 @@ impl Channel for Stdout {
                 lock.write_all(text.as_bytes()).and_then(|_| lock.flush())
             };
             let outcome = match written {
-                Ok(()) => Outcome::Sent,
+                Ok(()) => Outcome::Delivered,
                 Err(e) => Outcome::Retry(format!("cannot write to standard output: {e}")),
             };
             batch.into_iter().map(|o| (o, outcome.clone())).collect()

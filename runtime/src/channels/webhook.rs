@@ -1,7 +1,9 @@
 //! `type = "webhook"`: an HTTP POST of the JSON payload per send, with
 //! `Idempotency-Key`, `X-Camp-Timestamp` and `X-Camp-Signature: sha256=HEX`
 //! (HMAC-SHA256 of `TIMESTAMP.BODY` with the channel's secret). A 2xx is
-//! sent; a 5xx, 408, 429, timeout or connection error is retried later
+//! delivered, or, with `receipts = true` (the provider posts receipts to
+//! `/v1/receipts`), sent and waiting for its receipt; a 5xx, 408, 429,
+//! timeout or connection error is retried later
 //! with backoff (by the outbox); any other 4xx is refused at once. Sends
 //! go out at most `rate_per_second`, `max_in_flight` at a time.
 
@@ -19,6 +21,10 @@ pub struct WebhookConfig {
     pub rate_per_second: Option<f64>,
     pub timeout: Duration,
     pub max_in_flight: usize,
+    /// The provider posts `delivered` / `failed` receipts: a 2xx is only
+    /// sent, and the fallback waits for the receipt. Without, a 2xx is
+    /// delivered.
+    pub receipts: bool,
 }
 
 pub struct Webhook {
@@ -121,14 +127,23 @@ impl Inner {
         match request.send().await {
             Ok(response) => {
                 let status = response.status();
+                if status.is_success() && self.config.receipts {
+                    return Outcome::Sent;
+                }
                 if status.is_success() {
-                    Outcome::Sent
-                } else if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
-                    Outcome::Retry(format!("HTTP {status}"))
+                    return Outcome::Delivered;
+                }
+                // The provider's answer may quote the recipient: masked
+                // before it is cut, so no cut shows a phone or email.
+                let body = response.text().await.unwrap_or_default();
+                let answer = match crate::logging::excerpt(body.trim(), 200) {
+                    e if e.is_empty() => format!("HTTP {status}"),
+                    e => format!("HTTP {status}: {e}"),
+                };
+                if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+                    Outcome::Retry(answer)
                 } else {
-                    let body = response.text().await.unwrap_or_default();
-                    let excerpt: String = body.chars().take(200).collect();
-                    Outcome::Refused(format!("HTTP {status}: {excerpt}"))
+                    Outcome::Refused(answer)
                 }
             }
             Err(e) if e.is_timeout() => Outcome::Retry(format!("timed out after {:?}", self.config.timeout)),
@@ -138,6 +153,12 @@ impl Inner {
 }
 
 impl Channel for Webhook {
+    /// Eight rounds of `max_in_flight` requests: a crash sends again at
+    /// most that many, and a batch's slowest request holds up little.
+    fn batch_size(&self) -> usize {
+        self.inner.config.max_in_flight.clamp(1, 1024) * 8
+    }
+
     fn deliver<'a>(&'a self, batch: Vec<Outgoing>) -> BoxFuture<'a, Vec<(Outgoing, Outcome)>> {
         Box::pin(async move {
             let mut tasks = tokio::task::JoinSet::new();

@@ -1,8 +1,12 @@
 //! Frequency caps, counted from the ledger inside the transaction that
 //! records the sends: first come, first counted; within one batch, higher
 //! `priority` first. A campaign's cap counts its own sends; a policy cap
-//! counts every campaign's sends in its scope. A fallback counts only
-//! against caps on its own channel (it repeats a message already counted).
+//! counts every campaign's sends in its scope. A fallback after a send that
+//! went out counts only against caps on its own channel (it repeats a
+//! message already counted); a fallback after a channel that could not
+//! reach the customer is the message's first send and counts as one.
+//! Rows that were not sent (held, suppressed: no contact, capped, quiet
+//! hours) never count.
 
 use super::send::Candidate;
 use super::Runner;
@@ -32,24 +36,25 @@ impl CapKey {
         }
     }
 
-    /// Whether a send counts against this counter.
-    pub fn counts(&self, campaign: &str, kind: &str, channel: &str, attempt: i64) -> bool {
+    /// Whether a send counts against this counter (`repeats`: an earlier
+    /// attempt of its step went out).
+    pub fn counts(&self, campaign: &str, kind: &str, channel: &str, repeats: bool) -> bool {
         if self.campaign.as_deref().is_some_and(|c| c != campaign) {
             return false;
         }
         match &self.scope {
-            Scope::All => attempt == 0,
-            Scope::Kind { kind: k } => attempt == 0 && k == kind,
+            Scope::All => !repeats,
+            Scope::Kind { kind: k } => !repeats && k == kind,
             Scope::Channel { channel: c } => c == channel,
         }
     }
 }
 
 /// Whether a cap applies to a send of `plan` on `channel`.
-pub fn applies(cap: &Cap, plan: &Plan, channel: &str, attempt: i64) -> bool {
+pub fn applies(cap: &Cap, plan: &Plan, channel: &str, repeats: bool) -> bool {
     match &cap.scope {
-        Scope::All => attempt == 0,
-        Scope::Kind { kind } => attempt == 0 && kind == plan.kind.name(),
+        Scope::All => !repeats,
+        Scope::Kind { kind } => !repeats && kind == plan.kind.name(),
         Scope::Channel { channel: c } => c == channel,
     }
 }
@@ -101,10 +106,10 @@ impl Counters {
                 sql.push_str(&format!(" AND campaign = {}", s.ph(binds.len())));
             }
             match &key.scope {
-                Scope::All => sql.push_str(" AND attempt = 0"),
+                Scope::All => sql.push_str(" AND repeats = 0"),
                 Scope::Kind { kind } => {
                     binds.push(BindValue::Text(kind.clone()));
-                    sql.push_str(&format!(" AND attempt = 0 AND kind = {}", s.ph(binds.len())));
+                    sql.push_str(&format!(" AND repeats = 0 AND kind = {}", s.ph(binds.len())));
                 }
                 Scope::Channel { channel } => {
                     binds.push(BindValue::Text(channel.clone()));
@@ -133,7 +138,7 @@ impl Counters {
         let Some(counters) = self.counts.get_mut(&c.customer) else {
             return true;
         };
-        for cap in c.plan.caps.iter().filter(|cap| applies(cap, &c.plan, &c.channel, c.attempt)) {
+        for cap in c.plan.caps.iter().filter(|cap| applies(cap, &c.plan, &c.channel, c.repeats)) {
             let key = CapKey::of(&c.plan, cap);
             let used = counters.iter().find(|(k, _)| *k == key).map_or(0, |(_, n)| *n);
             if used >= cap.count {
@@ -141,7 +146,7 @@ impl Counters {
             }
         }
         for (key, n) in counters.iter_mut() {
-            if key.counts(&c.plan.name, kind, &c.channel, c.attempt) {
+            if key.counts(&c.plan.name, kind, &c.channel, c.repeats) {
                 *n += 1;
             }
         }

@@ -1,16 +1,19 @@
 //! What the moment of sending reads about each customer, for a whole batch
-//! in one query: the time zone, the consent fields, the phone and email.
+//! in one query: the time zone, the consent fields, and every contact field
+//! a channel reads its address from (phone, email, push token, or the
+//! schema's `contact .. for channel ..` fields).
 
 use super::{KeyKind, Runner};
 use crate::db::{convert, CellsExt, DbError, Raw, Tx, Want};
+use camp_compiler::channel::ContactKind;
 use camp_compiler::templating::Value;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Default)]
 pub struct Contact {
     pub zone: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
+    /// Contact fields by name; a null or blank value is left out.
+    pub addresses: HashMap<String, String>,
     /// Every consent field, true only when stored true.
     pub consents: HashMap<String, bool>,
 }
@@ -20,6 +23,25 @@ impl Contact {
     pub fn consents_to(&self, fields: &[String]) -> bool {
         fields.iter().all(|f| self.consents.get(f).copied().unwrap_or(false))
     }
+
+    /// The value of a contact field, when it holds one.
+    pub fn address(&self, field: &str) -> Option<&str> {
+        self.addresses.get(field).map(String::as_str)
+    }
+
+    /// Whether `channel` can reach this customer: the channel needs no
+    /// address, or the field it reads holds one.
+    pub fn reachable(&self, runner: &Runner, channel: &str) -> bool {
+        match runner.customer.contact_for(channel) {
+            None => true,
+            Some(field) => self.address(field).is_some(),
+        }
+    }
+
+    /// The address of `kind` a payload on `channel` carries.
+    pub fn to(&self, runner: &Runner, channel: &str, kind: ContactKind) -> Option<&str> {
+        self.address(runner.customer.address_field(channel, kind)?)
+    }
 }
 
 /// The columns a contact is read from, of the customer table as `alias`:
@@ -28,7 +50,7 @@ pub fn columns(runner: &Runner, alias: &str) -> Vec<String> {
     let c = &runner.customer;
     let d = runner.store.db.dialect();
     let mut columns = vec![format!("{alias}.{}", d.quote(&c.key))];
-    for field in [&c.zone, &c.phone, &c.email].into_iter().flatten() {
+    for field in c.zone.iter().chain(&c.contact_fields) {
         columns.push(format!("{alias}.{}", d.quote(field)));
     }
     columns.extend(c.consents.iter().map(|f| format!("{alias}.{}", d.quote(f))));
@@ -40,17 +62,20 @@ pub fn parse(runner: &Runner, row: &[Raw], offset: usize) -> Option<(String, Con
     let c = &runner.customer;
     let key = row.text(offset)?;
     let mut i = offset + 1;
-    let mut next_text = |present: bool| {
-        if !present {
-            return None;
+    let zone = match c.zone {
+        Some(_) => {
+            i += 1;
+            row.text(i - 1)
         }
-        let v = row.text(i);
-        i += 1;
-        v
+        None => None,
     };
-    let zone = next_text(c.zone.is_some());
-    let phone = next_text(c.phone.is_some());
-    let email = next_text(c.email.is_some());
+    let mut addresses = HashMap::new();
+    for field in &c.contact_fields {
+        if let Some(v) = row.text(i).filter(|v| !v.trim().is_empty()) {
+            addresses.insert(field.clone(), v);
+        }
+        i += 1;
+    }
     let consents = c
         .consents
         .iter()
@@ -60,15 +85,7 @@ pub fn parse(runner: &Runner, row: &[Raw], offset: usize) -> Option<(String, Con
             (f.clone(), matches!(convert(raw, Want::Bool), Ok(Value::Bool(true))))
         })
         .collect();
-    Some((
-        key,
-        Contact {
-            zone,
-            phone,
-            email,
-            consents,
-        },
-    ))
+    Some((key, Contact { zone, addresses, consents }))
 }
 
 /// The contacts of `customers` (stored key text); a customer missing from

@@ -12,7 +12,7 @@ use crate::clock::ms;
 use crate::db::{convert, Backend, CellsExt, DbError, Key, Raw, Tx, Want};
 use camp_compiler::lower::cond::param_type;
 use camp_compiler::lower::ddl::EVENT_ROW_ID;
-use camp_compiler::schema::{EventStorage, FieldModel, SchemaModel};
+use camp_compiler::plan::deployment::{EventStorage, Field, Schema};
 use camp_compiler::templating::Value;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value as Json};
@@ -38,12 +38,12 @@ pub enum Source {
         table: String,
         customer: String,
         time: String,
-        props: Vec<FieldModel>,
+        props: Vec<Field>,
     },
 }
 
 impl Source {
-    pub fn all(schema: &SchemaModel) -> Vec<Source> {
+    pub fn all(schema: &Schema) -> Vec<Source> {
         let mut out = Vec::new();
         if let Some(t) = &schema.events_table {
             out.push(Source::Shared {
@@ -377,7 +377,7 @@ pub fn json_of(value: Value) -> Json {
 }
 
 /// Checks an event against the schema (not yet the customer).
-fn check(schema: &SchemaModel, incoming: &Incoming) -> Result<Event, String> {
+fn check(schema: &Schema, incoming: &Incoming) -> Result<Event, String> {
     let name = incoming.event.clone().ok_or("the event has no type")?;
     let Some(model) = schema.event(&name) else {
         return Err(format!("unknown event type `{}`", crate::logging::mask(&name)));
@@ -425,7 +425,16 @@ async fn existing(runner: &Runner, tx: &mut Tx, kind: KeyKind, keys: &[String]) 
         runner.store.sql.json_list(&runner.store.ph(1), kind == KeyKind::Int),
         k = d.quote(&c.key)
     );
-    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    // Where keys are integers, a key that is not one is nobody (and would
+    // fail PostgreSQL's cast for the whole batch).
+    let refs: Vec<&str> = keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| kind == KeyKind::Text || k.parse::<i64>().is_ok())
+        .collect();
+    if refs.is_empty() {
+        return Ok(HashSet::new());
+    }
     let rows = tx.rows(&sql, &[runner.key_list(kind, &refs)]).await?;
     Ok(rows.iter().filter_map(|r| r.text(0)).collect())
 }

@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod enroll;
 pub mod events;
 pub mod experiment;
+pub mod lease;
 pub mod outbox;
 pub mod quiet;
 pub mod send;
@@ -20,12 +21,12 @@ use crate::channels::ChannelSet;
 use crate::db::{Backend, CellsExt, Database, DbError, Key, Tx};
 use crate::metrics::Metrics;
 use crate::store::{wall_ms, DaemonId, Store};
+use camp_compiler::channel::{Channel, ContactKind};
 use camp_compiler::lower::{CampaignQueries, Query};
+use camp_compiler::plan::deployment::{Deployment, FieldType, Policy, Schema};
 use camp_compiler::plan::Plan;
-use camp_compiler::schema::SchemaModel;
-use camp_compiler::types::FieldType;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// How the engine works.
@@ -38,9 +39,10 @@ pub struct Options {
     pub replay: bool,
     /// Tries of a delivery before it is dead-lettered.
     pub max_tries: i64,
-    /// How long a claimed delivery stays with its daemon (wall clock).
-    pub delivery_lease_ms: i64,
-    /// How long a daemon's registration lives without renewal (wall clock).
+    /// How long a daemon's registration lives without renewal (wall
+    /// clock). It is renewed five times a lifetime by a task of its own;
+    /// the deliveries a daemon has claimed are its own while it is
+    /// registered, and are taken back by others once it has expired.
     pub daemon_ttl_ms: i64,
     /// The PostgreSQL schema of the store.
     pub schema: String,
@@ -52,9 +54,30 @@ impl Default for Options {
             batch: 1_000,
             replay: false,
             max_tries: 5,
-            delivery_lease_ms: 60_000,
             daemon_ttl_ms: 10_000,
             schema: crate::store::SCHEMA.to_string(),
+        }
+    }
+}
+
+impl Options {
+    /// The defaults, with what `camp run` takes from the environment:
+    /// `CAMP_BATCH` (sends claimed per transaction, 1-100000) and
+    /// `CAMP_DAEMON_TTL_MS` (how long a registration lives without
+    /// renewal, 200-600000 ms: how soon a dead daemon's work is taken
+    /// back). Values out of range or not numbers are ignored.
+    pub fn from_env() -> Options {
+        let var = |name: &str, range: std::ops::RangeInclusive<i64>| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|v| range.contains(v))
+        };
+        let d = Options::default();
+        Options {
+            batch: var("CAMP_BATCH", 1..=100_000).map_or(d.batch, |b| b as usize),
+            daemon_ttl_ms: var("CAMP_DAEMON_TTL_MS", 200..=600_000).unwrap_or(d.daemon_ttl_ms),
+            ..d
         }
     }
 }
@@ -65,21 +88,51 @@ pub struct CustomerInfo {
     pub source: String,
     pub key: String,
     pub zone: Option<String>,
+    /// The first `phone`, `email` and `push_token` fields: the addresses a
+    /// payload carries besides its channel's own.
     pub phone: Option<String>,
     pub email: Option<String>,
+    pub push_token: Option<String>,
+    /// Every contact column read, each once.
+    pub contact_fields: Vec<String>,
+    /// Per channel name, the field it reads its address from (the schema's
+    /// `contact .. for channel ..` line, else the first field of the
+    /// channel's contact type). A channel not listed needs no address.
+    pub reach: BTreeMap<String, String>,
     pub consents: Vec<String>,
 }
 
 impl CustomerInfo {
-    fn of(schema: &SchemaModel) -> Option<CustomerInfo> {
+    fn of(schema: &Schema) -> Option<CustomerInfo> {
         let c = schema.customer.as_ref()?;
         let first = |pred: &dyn Fn(&FieldType) -> bool| c.fields.iter().find(|f| pred(&f.ty)).map(|f| f.name.clone());
+        let mut reach = BTreeMap::new();
+        let mut contact_fields: Vec<String> = Vec::new();
+        for channel in Channel::ALL {
+            if let Some(f) = schema.contact_field(channel.name()) {
+                if !contact_fields.contains(&f.name) {
+                    contact_fields.push(f.name.clone());
+                }
+                reach.insert(channel.name().to_string(), f.name.clone());
+            }
+        }
+        let phone = first(&|t| matches!(t, FieldType::Phone));
+        let email = first(&|t| matches!(t, FieldType::Email));
+        let push_token = first(&|t| matches!(t, FieldType::PushToken));
+        for f in [&phone, &email, &push_token].into_iter().flatten() {
+            if !contact_fields.contains(f) {
+                contact_fields.push(f.clone());
+            }
+        }
         Some(CustomerInfo {
             source: c.source.clone(),
             key: c.key.clone(),
             zone: first(&|t| matches!(t, FieldType::Tz)),
-            phone: first(&|t| matches!(t, FieldType::Phone)),
-            email: first(&|t| matches!(t, FieldType::Email)),
+            phone,
+            email,
+            push_token,
+            contact_fields,
+            reach,
             consents: c
                 .fields
                 .iter()
@@ -87,6 +140,26 @@ impl CustomerInfo {
                 .map(|f| f.name.clone())
                 .collect(),
         })
+    }
+
+    /// The field `channel` reads its address from; None when it needs none.
+    pub fn contact_for(&self, channel: &str) -> Option<&str> {
+        self.reach.get(channel).map(String::as_str)
+    }
+
+    /// The field a payload's `to.phone` (`to.email`, `to.push_token`) is
+    /// read from on `channel`: the channel's own when it sends to that kind
+    /// of address, else the schema's first field of the kind.
+    pub fn address_field(&self, channel: &str, kind: ContactKind) -> Option<&str> {
+        let own = Channel::parse(channel).and_then(Channel::contact) == Some(kind);
+        match (own, self.contact_for(channel)) {
+            (true, Some(f)) => Some(f),
+            _ => match kind {
+                ContactKind::Phone => self.phone.as_deref(),
+                ContactKind::Email => self.email.as_deref(),
+                ContactKind::PushToken => self.push_token.as_deref(),
+            },
+        }
     }
 }
 
@@ -122,7 +195,13 @@ impl std::ops::AddAssign for Tick {
 /// The engine over one store.
 pub struct Runner {
     pub store: Store,
-    pub schema: Arc<SchemaModel>,
+    /// The part of the schema the runtime reads, from the deployment.
+    pub schema: Arc<Schema>,
+    /// The policy facts the runtime reads, from the deployment.
+    pub policy: Policy,
+    /// The hash of the deployment this runner executes: every enrollment
+    /// and ledger row it writes records it.
+    pub deployment: String,
     pub customer: CustomerInfo,
     pub sources: Vec<events::Source>,
     /// Every plan version met, by hash.
@@ -138,32 +217,55 @@ pub struct Runner {
     replayed_to: Mutex<Option<i64>>,
     /// PostgreSQL: when a gap in an events table's keys was first seen.
     gaps: Mutex<HashMap<String, (i64, std::time::Instant)>>,
-    /// Deliveries not yet marked in the ledger.
-    marks: Mutex<outbox::Marks>,
+    /// Results of deliveries whose marking failed (the database was out
+    /// of reach): written before anything else is claimed.
+    unmarked: Mutex<Vec<outbox::Marks>>,
+    /// This daemon's registration, renewed by `heartbeat` on the wall clock.
+    pub registration: Arc<lease::Registration>,
+    heartbeat: lease::Heartbeat,
+    /// One tick at a time: what this daemon holds is never delivered twice
+    /// by itself.
+    ticking: tokio::sync::Mutex<()>,
 }
 
 impl Runner {
     /// Opens the store (migrating it), registers this daemon and deploys
-    /// the plans. `now` starts the schedules of newly deployed campaigns
-    /// and, outside replays, the event cursors of new tables.
+    /// the deployment's plans: new enrollments follow them, running ones
+    /// go on with the plan version they began with. `now` starts the
+    /// schedules of newly deployed campaigns and, outside replays, the
+    /// event cursors of new tables.
     pub async fn start(
         db: Database,
-        schema: SchemaModel,
-        plans: Vec<Plan>,
+        deployment: Deployment,
         channels: ChannelSet,
         opts: Options,
         now: DateTime<Utc>,
     ) -> Result<Runner, DbError> {
+        let manifest = deployment.manifest().to_json();
+        let format_version = deployment.format_version;
+        let Deployment {
+            hash: deployment,
+            schema,
+            policy,
+            plans,
+            ..
+        } = deployment;
         let customer = CustomerInfo::of(&schema).ok_or_else(|| DbError::data("the schema has no customer table"))?;
         let store = Store::open(db, &opts.schema).await?;
         let id = DaemonId::new();
         let exclusive = store.db.backend() == Backend::Sqlite;
-        store.register(&id, exclusive, opts.daemon_ttl_ms).await?;
+        let ttl_ms = opts.daemon_ttl_ms.max(100);
+        let since = wall_ms();
+        store.register(&id, exclusive, ttl_ms).await?;
+        let registration = Arc::new(lease::Registration::new(since, ttl_ms));
+        let heartbeat = lease::Heartbeat::spawn(store.clone(), id.clone(), registration.clone());
         let sources = events::Source::all(&schema);
         let current: Vec<Arc<Plan>> = plans.into_iter().map(Arc::new).collect();
         let runner = Runner {
             store,
             schema: Arc::new(schema),
+            policy,
+            deployment,
             customer,
             sources,
             versions: Mutex::new(current.iter().map(|p| (p.hash.clone(), p.clone())).collect()),
@@ -175,9 +277,12 @@ impl Runner {
             key_kind: Mutex::new(None),
             replayed_to: Mutex::new(None),
             gaps: Mutex::new(HashMap::new()),
-            marks: Mutex::new(outbox::Marks::default()),
+            unmarked: Mutex::new(Vec::new()),
+            registration,
+            heartbeat,
+            ticking: tokio::sync::Mutex::new(()),
         };
-        runner.deploy(now).await?;
+        runner.deploy(&manifest, format_version, now).await?;
         if !runner.opts.replay {
             events::init_cursors(&runner).await?;
         } else if let Ok(mut r) = runner.replayed_to.lock() {
@@ -186,11 +291,29 @@ impl Runner {
         Ok(runner)
     }
 
-    /// Records the deployed plan versions and the schedules of new campaigns.
-    async fn deploy(&self, now: DateTime<Utc>) -> Result<(), DbError> {
+    /// Records the deployment, its plan versions and the schedules of new
+    /// campaigns.
+    async fn deploy(&self, manifest: &str, format_version: u32, now: DateTime<Utc>) -> Result<(), DbError> {
         let t = &self.store.t;
         let p = |n| self.store.ph(n);
         let mut tx = self.store.db.begin().await?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {} (hash, format_version, deployed_ms, manifest) VALUES ({}, {}, {}, {}) ON CONFLICT DO NOTHING",
+                t.deployments,
+                p(1),
+                p(2),
+                p(3),
+                p(4)
+            ),
+            &[
+                BindValue::Text(self.deployment.clone()),
+                BindValue::Int(i64::from(format_version)),
+                BindValue::Int(crate::clock::ms(now)),
+                BindValue::Text(manifest.to_string()),
+            ],
+        )
+        .await?;
         for plan in &self.current {
             tx.execute(
                 &format!(
@@ -227,8 +350,11 @@ impl Runner {
 
     /// One round of everything due at `now`.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<Tick, DbError> {
+        let _one = self.ticking.lock().await;
         let started = std::time::Instant::now();
         let mut tick = Tick::default();
+        // What was delivered but could not be marked, first.
+        outbox::flush_unmarked(self).await?;
         tick += events::poll(self, now).await?;
         tick.enrolled += enroll::scheduled(self, now).await?;
         // Until nothing is due: an enrollment that sent moves on at once
@@ -241,20 +367,25 @@ impl Runner {
                 break;
             }
         }
-        outbox::flush_marks(self).await?;
         tick.sends += outbox::fallbacks(self, now).await?;
         tick.delivered += outbox::deliver_due(self, now).await?;
         self.metrics.tick(started.elapsed());
         Ok(tick)
     }
 
-    /// Renews this daemon's registration (wall clock).
+    /// Renews this daemon's registration now (wall clock), registering it
+    /// again if it was gone; false in that case. A task does this on its
+    /// own all along; this is for callers that want it done at once.
     pub async fn heartbeat(&self) -> Result<bool, DbError> {
-        self.store.heartbeat(&self.id, self.opts.daemon_ttl_ms).await
+        self.registration.renew(&self.store, &self.id).await
     }
 
+    /// After the last tick: marks what is left to mark, stops renewing and
+    /// removes the registration (releasing what it still holds).
     pub async fn stop(&self) -> Result<(), DbError> {
-        outbox::flush_marks(self).await?;
+        let _one = self.ticking.lock().await;
+        outbox::flush_unmarked(self).await?;
+        self.heartbeat.stop();
         self.store.unregister(&self.id).await
     }
 
@@ -402,9 +533,11 @@ impl Runner {
         Ok(rows.first().and_then(|r| r.int(0)) == Some(1))
     }
 
-    /// Lease deadline for deliveries claimed now (wall clock).
+    /// Until when deliveries claimed now are known to be this daemon's
+    /// (wall clock; kept in the ledger for people reading it: the lease
+    /// itself lasts as long as the registration).
     pub fn lease_until(&self) -> i64 {
-        wall_ms() + self.opts.delivery_lease_ms
+        self.registration.until()
     }
 
     pub fn replayed_to(&self) -> Option<i64> {

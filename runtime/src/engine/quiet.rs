@@ -13,7 +13,7 @@
 //! instant the clock reaches their end. An unknown or invalid zone is
 //! replaced by the policy's zone, never ignored.
 
-use camp_compiler::plan::{Every, QuietHours, QuietMode, Weekday, Window};
+use camp_compiler::plan::{Every, Expiry, QuietHours, QuietMode, Weekday, Window};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
@@ -123,6 +123,20 @@ pub fn quiet(now: DateTime<Utc>, tz: Tz, rule: &QuietHours) -> Timing {
     match rule.mode {
         QuietMode::Skip => Timing::Skip,
         QuietMode::Defer => Timing::Defer(next_reach(now, tz, rule.to)),
+    }
+}
+
+/// The instant (ms) after which a send whose step became due at `due_ms`
+/// has expired: `expires after D` counts from then; `expires at TIME` is
+/// the first instant that TIME is reached on the customer's local day of
+/// `due_ms` (already past when the step became due later that day).
+pub fn deadline(expiry: &Expiry, due_ms: i64, tz: Tz) -> i64 {
+    match expiry {
+        Expiry::After { seconds } => due_ms.saturating_add((*seconds as i64).saturating_mul(1000)),
+        Expiry::At { minute } => {
+            let date = crate::clock::from_ms(due_ms).with_timezone(&tz).date_naive();
+            day_instant(tz, date, *minute).map_or(due_ms, crate::clock::ms)
+        }
     }
 }
 

@@ -1,8 +1,11 @@
 //! The moment of sending. For a batch of sends due now, inside the
 //! transaction that records them: the exit conditions, consent read again,
-//! the send window and quiet hours in the customer's zone, the holdout,
-//! the caps (counted from the ledger), and the rendered message. Each send
-//! ends as one ledger row (pending, held or suppressed) or as a deferral.
+//! reach (a channel whose contact field is empty for the customer is passed
+//! over at once for the next one of its chain), the send window and quiet
+//! hours in the customer's zone, the holdout, the caps (counted from the
+//! ledger), and the rendered message. Each send ends as one ledger row
+//! (pending, held or suppressed) or as a deferral; each channel passed over
+//! leaves a suppressed row "no contact for C".
 
 use super::caps::Counters;
 use super::contacts::Contact;
@@ -12,7 +15,8 @@ use super::Runner;
 use crate::binds::{BindValue, Bindings, TriggerEvent};
 use crate::channels::Outgoing;
 use crate::db::{convert, CellsExt, DbError, Key, Raw, Tx, Want};
-use camp_compiler::plan::{Plan, Scope};
+use camp_compiler::channel::ContactKind;
+use camp_compiler::plan::{Op, Plan, Scope};
 use camp_compiler::templating::Value;
 use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
@@ -41,6 +45,33 @@ pub struct Candidate {
     pub due_ms: i64,
     /// A fallback re-sends the previous attempt's message on its channel.
     pub resend: Option<String>,
+    /// An earlier attempt of this step already went out (this is a
+    /// fallback after a send): caps per kind or on every send counted it.
+    pub repeats: bool,
+    /// After this instant (ms) the send is dropped as "expired".
+    pub expires_ms: Option<i64>,
+}
+
+impl Candidate {
+    /// The same send on the next channel of its chain, if there is one.
+    pub fn successor(&self) -> Option<Candidate> {
+        let Some(Op::Send { channels, .. }) = self.plan.steps.get(self.step).map(|s| &s.op) else {
+            return None;
+        };
+        let index = usize::try_from(self.attempt).ok()?;
+        let next = channels.fallbacks.get(index)?;
+        Some(Candidate {
+            attempt: self.attempt + 1,
+            channel: next.channel.clone(),
+            fallback_after: channels.fallbacks.get(index + 1).map(|f| f.after),
+            ..self.clone()
+        })
+    }
+}
+
+/// The reason kept for a channel that cannot reach its customer.
+pub fn no_contact(channel: &str) -> String {
+    format!("no contact for {channel}")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +87,9 @@ pub enum Verdict {
     /// Recorded and handed to the channel: the payload.
     Send(String),
 }
+
+/// The reason of a send dropped by its `expires`.
+pub const EXPIRED: &str = "expired";
 
 /// The idempotency key of a send: the same on every retry and redelivery.
 pub fn idempotency_key(enrollment: i64, step: usize, attempt: i64) -> String {
@@ -79,20 +113,35 @@ fn scope_matches(scope: &Scope, plan: &Plan, channel: &str) -> bool {
     }
 }
 
-/// Decides every candidate; the verdicts are in the candidates' order.
+/// What [`decide`] made of a batch.
+#[derive(Debug, Default)]
+pub struct Decided {
+    /// One per candidate, in their order.
+    pub verdicts: Vec<Verdict>,
+    /// Attempts passed over because their channel cannot reach the
+    /// customer: recorded as suppressed ("no contact for C"), never sent.
+    pub passed: Vec<Candidate>,
+}
+
+/// Decides every candidate. A candidate whose channel cannot reach its
+/// customer is moved, in place, to the next channel of its chain that can
+/// (the ones passed over are returned to be recorded); when none can, it
+/// is suppressed with the reason "no contact for C".
 pub async fn decide(
     runner: &Runner,
     tx: &mut Tx,
     now: DateTime<Utc>,
-    cands: &[Candidate],
+    cands: &mut [Candidate],
     contacts: &HashMap<String, Contact>,
-) -> Result<Vec<Verdict>, DbError> {
+) -> Result<Decided, DbError> {
     let mut verdicts: Vec<Option<Verdict>> = vec![None; cands.len()];
-    for (i, c) in cands.iter().enumerate() {
-        let Some(contact) = contacts.get(&c.customer) else {
+    let mut passed = Vec::new();
+    for i in 0..cands.len() {
+        let Some(contact) = contacts.get(&cands[i].customer) else {
             verdicts[i] = Some(Verdict::Suppress("the customer no longer exists".into()));
             continue;
         };
+        let c = &cands[i];
         let queries = runner.queries(&c.plan);
         if let Some(exit) = &queries.exit {
             if runner.holds(tx, exit, now, &c.key, c.trigger.as_ref()).await? {
@@ -104,6 +153,24 @@ pub async fn decide(
             verdicts[i] = Some(Verdict::Suppress("no consent at the moment of sending".into()));
             continue;
         }
+        // Reach: on to the first channel of the chain that has an address
+        // for the customer, without waiting. The holdout is never sent to,
+        // so it is held whatever its reach.
+        if cands[i].arm != HOLDOUT {
+            while !contact.reachable(runner, &cands[i].channel) {
+                match cands[i].successor() {
+                    Some(next) => passed.push(std::mem::replace(&mut cands[i], next)),
+                    None => {
+                        verdicts[i] = Some(Verdict::Suppress(no_contact(&cands[i].channel)));
+                        break;
+                    }
+                }
+            }
+            if verdicts[i].is_some() {
+                continue;
+            }
+        }
+        let c = &cands[i];
         let tz = quiet::zone(contact.zone.as_deref(), &c.plan.zone);
         let mut timings = Vec::new();
         if let Some(w) = &c.plan.window {
@@ -124,8 +191,12 @@ pub async fn decide(
             }
             timings.push(t);
         }
+        // A send that would go out after its deadline, deferral included, expires.
+        let expired = |at: DateTime<Utc>| c.expires_ms.is_some_and(|x| crate::clock::ms(at) > x);
         match quiet::combine(timings) {
+            Timing::Now if expired(now) => verdicts[i] = Some(Verdict::Suppress(EXPIRED.into())),
             Timing::Now => {}
+            Timing::Defer(t) if expired(t) => verdicts[i] = Some(Verdict::Suppress(EXPIRED.into())),
             Timing::Defer(t) => verdicts[i] = Some(Verdict::Defer(t)),
             Timing::Skip => verdicts[i] = Some(Verdict::Suppress("quiet hours".into())),
         }
@@ -147,13 +218,13 @@ pub async fn decide(
         }
     }
 
-    let no_contact = Contact::default();
+    let nobody = Contact::default();
     for &i in &open {
         if verdicts[i].is_some() {
             continue;
         }
         let c = &cands[i];
-        let contact = contacts.get(&c.customer).unwrap_or(&no_contact);
+        let contact = contacts.get(&c.customer).unwrap_or(&nobody);
         verdicts[i] = Some(match render(runner, tx, now, c, contact).await? {
             Ok(payload) => Verdict::Send(payload),
             Err(e) => {
@@ -162,10 +233,11 @@ pub async fn decide(
             }
         });
     }
-    Ok(verdicts
+    let verdicts = verdicts
         .into_iter()
         .map(|v| v.unwrap_or(Verdict::Suppress("undecided".into())))
-        .collect())
+        .collect();
+    Ok(Decided { verdicts, passed })
 }
 
 /// The payload of one send, or why it cannot be rendered.
@@ -185,6 +257,11 @@ async fn render(
             obj.insert("id".into(), Json::from(key));
             obj.insert("channel".into(), Json::from(c.channel.clone()));
             obj.insert("attempt".into(), Json::from(c.attempt));
+            obj.insert("created_at".into(), Json::from(now.to_rfc3339()));
+            // The addresses of the new channel.
+            if let Ok(to) = serde_json::to_value(to(runner, contact, &c.channel)) {
+                obj.insert("to".into(), to);
+            }
         }
         return Ok(Ok(payload.to_string()));
     }
@@ -229,7 +306,15 @@ async fn render(
                 .collect()
         }
     };
-    let values = message.values(row.iter().map(|(p, v)| (p.as_str(), v.clone())));
+    let mut values = message.values(row.iter().map(|(p, v)| (p.as_str(), v.clone())));
+    if !message.lists.is_empty() {
+        // Lists are read now, in the transaction that records the send.
+        let on = crate::lists::On::Tx(&mut *tx);
+        match crate::lists::evaluate(on, &queries.lists, &c.message, &message.lists, now, &c.key, c.trigger.as_ref()).await? {
+            Ok(rows) => crate::lists::bind(&mut values, &message.lists, &rows),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
     let rendered = match message.render_on(&c.channel, &values, contact.zone.as_deref()) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e.to_string())),
@@ -243,10 +328,7 @@ async fn render(
         customer: &c.customer,
         variant: (!c.arm.is_empty()).then_some(c.arm.as_str()),
         attempt: c.attempt,
-        to: To {
-            phone: contact.phone.as_deref(),
-            email: contact.email.as_deref(),
-        },
+        to: to(runner, contact, &c.channel),
         subject: rendered.subject.as_deref(),
         title: rendered.title.as_deref(),
         body: &rendered.body,
@@ -288,10 +370,22 @@ struct Payload<'a> {
     created_at: String,
 }
 
+/// Where a send goes: the channel's own address (its contact field) and
+/// the customer's others.
 #[derive(serde::Serialize)]
 struct To<'a> {
     phone: Option<&'a str>,
     email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    push_token: Option<&'a str>,
+}
+
+fn to<'a>(runner: &Runner, contact: &'a Contact, channel: &str) -> To<'a> {
+    To {
+        phone: contact.to(runner, channel, ContactKind::Phone),
+        email: contact.to(runner, channel, ContactKind::Email),
+        push_token: contact.to(runner, channel, ContactKind::PushToken),
+    }
 }
 
 /// A JSON value as a backend would have returned it.
@@ -326,24 +420,30 @@ const COLUMNS: &[&str] = &[
     "next_try_ms",
     "lease_owner",
     "lease_until_ms",
-    "fallback_ms",
+    "fallback_after_ms",
+    "repeats",
+    "deployment",
+    "expires_ms",
 ];
 
-/// Writes a ledger row for every verdict that has one and returns the
-/// sends to deliver, leased to this daemon.
+/// Writes a ledger row for every verdict that has one (and a suppressed
+/// row for every attempt passed over) and returns the sends to deliver,
+/// leased to this daemon.
 pub async fn record(
     runner: &Runner,
     tx: &mut Tx,
     now: DateTime<Utc>,
     cands: &[Candidate],
-    verdicts: &[Verdict],
+    decided: &Decided,
 ) -> Result<Vec<Outgoing>, DbError> {
     let now_ms = crate::clock::ms(now);
     let lease = runner.lease_until();
     let mut rows: Vec<Vec<BindValue>> = Vec::new();
     let mut payloads: HashMap<(i64, i64, i64), (String, String, String)> = HashMap::new();
     let null_int = BindValue::TypedNull(Want::Int);
-    for (c, v) in cands.iter().zip(verdicts) {
+    let passed: Vec<Verdict> = decided.passed.iter().map(|c| Verdict::Suppress(no_contact(&c.channel))).collect();
+    let all = cands.iter().zip(&decided.verdicts).chain(decided.passed.iter().zip(&passed));
+    for (c, v) in all {
         let (status, reason, payload) = match v {
             Verdict::Send(p) => ("pending", None, Some(p.clone())),
             Verdict::Hold => ("held", None, None),
@@ -358,8 +458,10 @@ pub async fn record(
                 (key.clone(), c.channel.clone(), p.clone()),
             );
         }
-        let fallback = match (pending, c.fallback_after) {
-            (true, Some(after)) => BindValue::Int(now_ms + after as i64 * 1000),
+        // The next channel's delay; its timer starts when a channel with
+        // receipts accepts the send (outbox), or at once on a refusal.
+        let fallback_after = match (pending, c.fallback_after) {
+            (true, Some(after)) => BindValue::Int((after as i64).saturating_mul(1000)),
             _ => null_int.clone(),
         };
         rows.push(vec![
@@ -387,7 +489,10 @@ pub async fn record(
                 BindValue::Null
             },
             if pending { BindValue::Int(lease) } else { null_int.clone() },
-            fallback,
+            fallback_after,
+            BindValue::Int(i64::from(c.repeats)),
+            BindValue::Text(runner.deployment.clone()),
+            c.expires_ms.map(BindValue::Int).unwrap_or_else(|| null_int.clone()),
         ]);
     }
     let mut out = Vec::new();

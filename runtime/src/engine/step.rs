@@ -28,6 +28,8 @@ struct Enrollment {
     fresh: bool,
     due_ms: i64,
     priority: i64,
+    /// The deadline of the send it waits at (a deferred send keeps it).
+    expires_ms: Option<i64>,
 }
 
 /// The new state of an enrollment.
@@ -41,6 +43,7 @@ struct Update {
     arm: String,
     first_send_ms: Option<i64>,
     ended_ms: Option<i64>,
+    expires_ms: Option<i64>,
 }
 
 /// Claims and runs one batch; returns how many were claimed and what was done.
@@ -48,6 +51,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
     let now_ms = ms(now);
     let s = &runner.store;
     let kind = runner.key_kind().await?;
+    let registered = runner.registration.claim();
     let mut tx = s.db.begin().await?;
     // The due enrollments, each with its customer's contact (one query).
     let d = s.db.dialect();
@@ -57,7 +61,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
         super::KeyKind::Text => format!("{key} = e.customer"),
     };
     let claim = format!(
-        "SELECT e.id, e.plan_hash, e.customer, e.trigger_ms, e.trigger_props, e.snapshot, e.arm, e.step, e.fresh, e.due_ms, e.priority, {} \
+        "SELECT e.id, e.plan_hash, e.customer, e.trigger_ms, e.trigger_props, e.snapshot, e.arm, e.step, e.fresh, e.due_ms, e.priority, e.expires_ms, {} \
          FROM {} e LEFT JOIN {} c ON {join} WHERE e.state = 'active' AND e.due_ms <= {} ORDER BY e.due_ms, e.priority DESC, e.id LIMIT {}{}",
         contacts::columns(runner, "c").join(", "),
         s.t.enrollments,
@@ -66,8 +70,6 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
         s.ph(2),
         s.sql.skip_locked_of("e")
     );
-    // The previous batch's deliveries are marked in this transaction.
-    super::outbox::write_marks(runner, &mut tx).await?;
     let rows = tx
         .rows(&claim, &[BindValue::Int(now_ms), BindValue::Int(runner.opts.batch as i64)])
         .await?;
@@ -91,10 +93,11 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
                 fresh: r.int(8).unwrap_or(0) != 0,
                 due_ms: r.int(9).unwrap_or(now_ms),
                 priority: r.int(10).unwrap_or(0),
+                expires_ms: r.int(11),
             })
         })
         .collect();
-    let contacts: HashMap<String, contacts::Contact> = rows.iter().filter_map(|r| contacts::parse(runner, r, 11)).collect();
+    let contacts: HashMap<String, contacts::Contact> = rows.iter().filter_map(|r| contacts::parse(runner, r, 12)).collect();
 
     let mut updates: Vec<(i64, Update)> = Vec::new();
     let mut cands: Vec<Candidate> = Vec::new();
@@ -109,7 +112,13 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
         let trigger = trigger_of(e);
         match advance(runner, &mut tx, now, e, &plan, &key, trigger.as_ref(), &contacts).await? {
             Advance::Update(u) => updates.push((e.id, u)),
-            Advance::Send { step, arm, fresh, cur_ms } => {
+            Advance::Send {
+                step,
+                arm,
+                fresh,
+                cur_ms,
+                expires_ms,
+            } => {
                 let Some(Op::Send { message, channels, .. }) = plan.steps.get(step).map(|s| &s.op) else {
                     continue;
                 };
@@ -129,15 +138,18 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
                     priority: e.priority,
                     due_ms: cur_ms,
                     resend: None,
+                    repeats: false,
+                    expires_ms,
                 });
                 let _ = fresh;
             }
         }
     }
 
-    let verdicts = send::decide(runner, &mut tx, now, &cands, &contacts).await?;
-    let outgoing = send::record(runner, &mut tx, now, &cands, &verdicts).await?;
-    for (c, v) in cands.iter().zip(&verdicts) {
+    let decided = send::decide(runner, &mut tx, now, &mut cands, &contacts).await?;
+    let outgoing = send::record(runner, &mut tx, now, &cands, &decided).await?;
+    let verdicts = &decided.verdicts;
+    for (c, v) in cands.iter().zip(verdicts) {
         let Some(Op::Send { next, .. }) = c.plan.steps.get(c.step).map(|s| &s.op) else {
             continue;
         };
@@ -152,6 +164,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
             arm: c.arm.clone(),
             first_send_ms: first_send,
             ended_ms: ends.then_some(now_ms),
+            expires_ms: None,
         };
         let u = match v {
             Verdict::Exit => Update {
@@ -163,6 +176,7 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
                 arm: c.arm.clone(),
                 first_send_ms: None,
                 ended_ms: Some(now_ms),
+                expires_ms: None,
             },
             Verdict::Defer(t) => Update {
                 step: c.step as i64,
@@ -173,17 +187,18 @@ pub async fn run_batch(runner: &Runner, now: DateTime<Utc>) -> Result<(usize, Ti
                 arm: c.arm.clone(),
                 first_send_ms: None,
                 ended_ms: None,
+                expires_ms: c.expires_ms,
             },
             Verdict::Suppress(_) => moved(None),
             Verdict::Hold | Verdict::Send(_) => moved(Some(now_ms)),
         };
         updates.push((c.enrollment, u));
     }
-    runner.metrics.decided(&verdicts);
+    runner.metrics.decided(verdicts);
     write_updates(runner, &mut tx, updates).await?;
     tx.commit().await?;
     tick.sends += outgoing.len() as u64;
-    tick.delivered += super::outbox::deliver_later(runner, now, outgoing).await?;
+    tick.delivered += super::outbox::deliver(runner, now, outgoing, registered).await?;
 
     Ok((claimed, tick))
 }
@@ -195,6 +210,7 @@ enum Advance {
         arm: String,
         fresh: bool,
         cur_ms: i64,
+        expires_ms: Option<i64>,
     },
 }
 
@@ -208,6 +224,7 @@ fn ended(e: &Enrollment, state: &'static str, reason: &str, now_ms: i64) -> Upda
         arm: e.arm.clone().unwrap_or_default(),
         first_send_ms: None,
         ended_ms: Some(now_ms),
+        expires_ms: None,
     }
 }
 
@@ -257,6 +274,7 @@ async fn advance(
         arm: arm.clone(),
         first_send_ms: None,
         ended_ms: (state != "active").then_some(now_ms),
+        expires_ms: None,
     };
     // Steps only go forward, so a machine ends within as many moves as it has steps.
     for _ in 0..=plan.steps.len() {
@@ -293,13 +311,24 @@ async fn advance(
                 };
                 step = if holds { *then } else { *otherwise } as i64;
             }
-            Op::Send { .. } => {
+            Op::Send { expires, .. } => {
+                // The deadline counts from when the step became due; a send
+                // deferred before keeps the one it had.
+                let expires_ms = match (expires, e.expires_ms) {
+                    (None, _) => None,
+                    (Some(_), Some(kept)) if step == e.step => Some(kept),
+                    (Some(x), _) => {
+                        let zone = contacts.get(&e.customer).and_then(|c| c.zone.as_deref());
+                        Some(quiet::deadline(x, cur, quiet::zone(zone, &plan.zone)))
+                    }
+                };
                 return Ok(Advance::Send {
                     step: step as usize,
                     arm,
                     fresh,
                     cur_ms: cur,
-                })
+                    expires_ms,
+                });
             }
             Op::Exit => return Ok(Advance::Update(update(step, cur, false, "exited", Some("exit step")))),
             Op::End => return Ok(Advance::Update(update(step, cur, false, "done", None))),
@@ -317,7 +346,7 @@ async fn write_updates(runner: &Runner, tx: &mut Tx, updates: Vec<(i64, Update)>
     let s = &runner.store;
     let sql = format!(
         "UPDATE {} SET step = {}, state = {}, reason = {}, due_ms = {}, fresh = {}, arm = {}, \
-         first_send_ms = COALESCE(first_send_ms, {}), ended_ms = {} WHERE id IN {}",
+         first_send_ms = COALESCE(first_send_ms, {}), ended_ms = {}, expires_ms = {} WHERE id IN {}",
         s.t.enrollments,
         s.ph(1),
         s.ph(2),
@@ -327,7 +356,8 @@ async fn write_updates(runner: &Runner, tx: &mut Tx, updates: Vec<(i64, Update)>
         s.ph(6),
         s.ph(7),
         s.ph(8),
-        s.sql.json_list(&s.ph(9), true)
+        s.ph(9),
+        s.sql.json_list(&s.ph(10), true)
     );
     let opt = |v: Option<i64>| v.map(BindValue::Int).unwrap_or(BindValue::TypedNull(Want::Int));
     for (u, ids) in groups {
@@ -342,6 +372,7 @@ async fn write_updates(runner: &Runner, tx: &mut Tx, updates: Vec<(i64, Update)>
                 BindValue::Text(u.arm),
                 opt(u.first_send_ms),
                 opt(u.ended_ms),
+                opt(u.expires_ms),
                 BindValue::Json(serde_json::Value::from(ids)),
             ],
         )

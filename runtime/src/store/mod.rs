@@ -28,6 +28,10 @@ pub struct Tables {
     pub quarantine: String,
     pub dead_letters: String,
     pub conversions: String,
+    /// Every deployment the store has run (migration 0006).
+    pub deployments: String,
+    /// Triggers that started no journey (re-entry rules), with the reason.
+    pub ignored: String,
     migrations: String,
 }
 
@@ -72,6 +76,8 @@ impl Store {
             quarantine: t("quarantine"),
             dead_letters: t("dead_letters"),
             conversions: t("conversions"),
+            deployments: t("deployments"),
+            ignored: t("ignored"),
             migrations: t("migrations"),
         };
         Store {
@@ -142,7 +148,7 @@ impl Store {
 
     /// Registers a running daemon. Rows of daemons that stopped renewing,
     /// or that ran on this host and whose process is gone, are removed
-    /// (their delivery leases are released). With `exclusive` (SQLite), a
+    /// (their delivery leases lapse with them). With `exclusive` (SQLite), a
     /// live daemon refuses this one.
     pub async fn register(&self, me: &DaemonId, exclusive: bool, ttl_ms: i64) -> Result<(), DbError> {
         let now = wall_ms();
@@ -154,10 +160,16 @@ impl Store {
             let (Some(name), host, pid, until) = (row.text(0), row.text(1), row.int(2), row.int(3).unwrap_or(0)) else {
                 continue;
             };
-            let gone = until < now || (host.as_deref() == Some(me.host.as_str()) && pid.is_some_and(|p| !process_alive(p)));
-            if gone || name == me.name {
-                self.forget(&mut tx, &name).await?;
-            } else if exclusive {
+            let dead = host.as_deref() == Some(me.host.as_str()) && pid.is_some_and(|p| !process_alive(p));
+            if dead || name == me.name {
+                self.forget(&mut tx, &name, None).await?;
+                continue;
+            }
+            // Expired, unless it renewed meanwhile.
+            if until < now && self.forget(&mut tx, &name, Some(now)).await? == 1 {
+                continue;
+            }
+            if exclusive {
                 tx.rollback().await?;
                 return Err(DbError::data(format!(
                     "another camp daemon (`{name}`, pid {} on {}) is running on this SQLite database\n  help: stop it first; to run several daemons at once, use PostgreSQL",
@@ -166,9 +178,15 @@ impl Store {
                 )));
             }
         }
+        self.insert_registration(&mut tx, me, now, ttl_ms).await?;
+        tx.commit().await
+    }
+
+    async fn insert_registration(&self, tx: &mut crate::db::Tx, me: &DaemonId, now: i64, ttl_ms: i64) -> Result<(), DbError> {
         tx.execute(
             &format!(
-                "INSERT INTO {} (name, host, pid, started_ms, until_ms) VALUES ({}, {}, {}, {}, {})",
+                "INSERT INTO {} (name, host, pid, started_ms, until_ms) VALUES ({}, {}, {}, {}, {}) \
+                 ON CONFLICT (name) DO UPDATE SET until_ms = excluded.until_ms",
                 self.t.daemons,
                 self.ph(1),
                 self.ph(2),
@@ -185,44 +203,62 @@ impl Store {
             ],
         )
         .await?;
-        tx.commit().await
-    }
-
-    async fn forget(&self, tx: &mut crate::db::Tx, name: &str) -> Result<(), DbError> {
-        let p1 = self.ph(1);
-        tx.execute(
-            &format!("DELETE FROM {} WHERE name = {p1}", self.t.daemons),
-            &[BindValue::Text(name.to_string())],
-        )
-        .await?;
-        tx.execute(
-            &format!(
-                "UPDATE {} SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = {p1}",
-                self.t.ledger
-            ),
-            &[BindValue::Text(name.to_string())],
-        )
-        .await?;
         Ok(())
     }
 
-    /// Renews a daemon's registration; other daemons that stopped renewing
-    /// are forgotten. Returns false when this daemon's row was taken away.
+    /// Removes a daemon's registration. The deliveries it had claimed are
+    /// free from then on: a lease is good only while its owner is
+    /// registered (see [`Store::claimable`]), so forgetting is one row and
+    /// never waits for the ledger.
+    /// With `expired_before`, only if it has not renewed past that instant.
+    async fn forget(&self, tx: &mut crate::db::Tx, name: &str, expired_before: Option<i64>) -> Result<u64, DbError> {
+        let removed = match expired_before {
+            None => {
+                tx.execute(
+                    &format!("DELETE FROM {} WHERE name = {}", self.t.daemons, self.ph(1)),
+                    &[BindValue::Text(name.to_string())],
+                )
+                .await?
+            }
+            Some(t) => {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {} WHERE name = {} AND until_ms < {}",
+                        self.t.daemons,
+                        self.ph(1),
+                        self.ph(2)
+                    ),
+                    &[BindValue::Text(name.to_string()), BindValue::Int(t)],
+                )
+                .await?
+            }
+        };
+        Ok(removed)
+    }
+
+    /// The condition (on ledger rows aliased `alias`, or unqualified when
+    /// empty) under which a pending delivery may be claimed by the daemon
+    /// whose name is bound at `me`: nobody holds it, this daemon does, or
+    /// its holder is no longer registered. A live daemon's claims are
+    /// never taken, however long it takes to deliver them.
+    pub fn claimable(&self, alias: &str, me: &str) -> String {
+        let c = if alias.is_empty() {
+            "lease_owner".to_string()
+        } else {
+            format!("{alias}.lease_owner")
+        };
+        format!("({c} IS NULL OR {c} = {me} OR {c} NOT IN (SELECT name FROM {}))", self.t.daemons)
+    }
+
+    /// Renews a daemon's registration, registering it again if its row
+    /// is gone (it had expired and another daemon removed it); then other
+    /// daemons that stopped renewing are forgotten. Returns false when
+    /// this daemon had to be registered again.
     pub async fn heartbeat(&self, me: &DaemonId, ttl_ms: i64) -> Result<bool, DbError> {
         let now = wall_ms();
-        let mut tx = self.db.begin().await?;
-        let stale = tx
-            .rows(
-                &format!("SELECT name FROM {} WHERE until_ms < {}", self.t.daemons, self.ph(1)),
-                &[BindValue::Int(now)],
-            )
-            .await?;
-        for row in stale {
-            if let Some(name) = row.text(0).filter(|n| *n != me.name) {
-                self.forget(&mut tx, &name).await?;
-            }
-        }
-        let kept = tx
+        // Alone, first: renewing never waits for anything else.
+        let kept = self
+            .db
             .execute(
                 &format!(
                     "UPDATE {} SET until_ms = {} WHERE name = {}",
@@ -232,15 +268,49 @@ impl Store {
                 ),
                 &[BindValue::Int(now + ttl_ms), BindValue::Text(me.name.clone())],
             )
+            .await?
+            == 1;
+        if !kept {
+            let mut tx = self.db.begin().await?;
+            self.insert_registration(&mut tx, me, now, ttl_ms).await?;
+            tx.commit().await?;
+        }
+        let stale = self
+            .db
+            .rows(
+                &format!(
+                    "SELECT name FROM {} WHERE until_ms < {} AND name <> {}",
+                    self.t.daemons,
+                    self.ph(1),
+                    self.ph(2)
+                ),
+                &[BindValue::Int(now), BindValue::Text(me.name.clone())],
+            )
             .await?;
-        tx.commit().await?;
-        Ok(kept == 1)
+        if !stale.is_empty() {
+            let mut tx = self.db.begin().await?;
+            for name in stale.iter().filter_map(|r| r.text(0)) {
+                // Only if it is still expired: it may have renewed meanwhile.
+                self.forget(&mut tx, &name, Some(now)).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(kept)
     }
 
     /// Removes this daemon's registration and releases its leases.
     pub async fn unregister(&self, me: &DaemonId) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
-        self.forget(&mut tx, &me.name).await?;
+        self.forget(&mut tx, &me.name, None).await?;
+        tx.execute(
+            &format!(
+                "UPDATE {} SET lease_owner = NULL, lease_until_ms = NULL WHERE status = 'pending' AND lease_owner = {}",
+                self.t.ledger,
+                self.ph(1)
+            ),
+            &[BindValue::Text(me.name.clone())],
+        )
+        .await?;
         tx.commit().await
     }
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use camp_compiler::plan::{self, Plan};
+use camp_compiler::plan::{self, deployment, Deployment, Plan};
 use camp_compiler::program::Program;
 #[path = "../common/files.rs"]
 mod files;
@@ -44,6 +44,16 @@ pub fn schema(analysis: &Analysis) -> camp_compiler::schema::SchemaModel {
     Program::new(analysis).expect("clean program").schema
 }
 
+/// A deployment of the named campaigns' plans.
+pub fn deployment(analysis: &Analysis, names: &[&str]) -> Deployment {
+    let program = Program::new(analysis).expect("clean program");
+    Deployment::new(
+        deployment::Schema::of(&program.schema),
+        deployment::Policy::of(&program),
+        plans(analysis, names),
+    )
+}
+
 /// A runner on a recording channel, started at `now`.
 pub async fn runner(db: &Database, analysis: &Analysis, names: &[&str], now: DateTime<Utc>, recorder: &Recorder) -> Runner {
     runner_with(
@@ -65,7 +75,7 @@ pub async fn runner_with(
     channels: ChannelSet,
     opts: Options,
 ) -> Runner {
-    Runner::start(db.clone(), schema(analysis), plans(analysis, names), channels, opts, now)
+    Runner::start(db.clone(), deployment(analysis, names), channels, opts, now)
         .await
         .expect("the runner starts")
 }
