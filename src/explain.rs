@@ -94,6 +94,32 @@ pub fn campaign(ws: &Workspace, program: &Program, name: &str, dialect: &dyn Dia
             }
         }
     }
+    // Built-in caps the law adds (they are in the plan too).
+    let mut brand: Vec<&str> = Vec::new();
+    let mut note = |name: &str| {
+        if matches!(name, "brand" | "friendtalk") && !brand.contains(&name) {
+            brand.push(if name == "brand" { "brand" } else { "friendtalk" });
+        }
+    };
+    for item in &c.items {
+        if let CampaignItem::Channel(ch) = item {
+            note(&ch.channel.name);
+            for f in &ch.fallbacks {
+                note(&f.channel.name);
+            }
+        }
+    }
+    let mut sends = Vec::new();
+    collect_via(&c.items, &mut sends);
+    for v in sends {
+        note(&v);
+    }
+    for b in brand {
+        let _ = writeln!(
+            out,
+            "  cap 1 per 24h for channel {b}  // built in: at most one brand message per recipient per day, over every campaign"
+        );
+    }
     let _ = writeln!(out, "\nsteps:");
     let mut counter = 0;
     if !top.is_empty() {
@@ -137,4 +163,29 @@ pub fn campaign(ws: &Workspace, program: &Program, name: &str, dialect: &dyn Dia
         let _ = writeln!(out, "  {i}");
     }
     Some(out)
+}
+
+/// The channels named by `send .. via CHANNEL` anywhere in a campaign.
+fn collect_via(items: &[CampaignItem], out: &mut Vec<String>) {
+    fn walk(steps: &[Step], out: &mut Vec<String>) {
+        for s in steps {
+            match &s.kind {
+                ast::StepKind::Send { via: Some(v), .. } => out.push(v.name.clone()),
+                ast::StepKind::If { then, otherwise, .. } => {
+                    walk(then, out);
+                    if let Some(o) = otherwise {
+                        walk(o, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for item in items {
+        match item {
+            CampaignItem::Step(s) => walk(std::slice::from_ref(s), out),
+            CampaignItem::Variant(v) => walk(&v.steps, out),
+            _ => {}
+        }
+    }
 }

@@ -178,6 +178,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
     };
 
     let mut workspace = Workspace::new();
+    if root.is_some() {
+        workspace.channels = Some(channel_facts(&config));
+    }
     let mut targets = Vec::new();
     for (path, is_target) in all {
         let shown = display(&path);
@@ -193,6 +196,24 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
         config,
         root: root.or(context_root).unwrap_or(first_dir),
     })
+}
+
+/// What the checker needs of each configured channel: whether it goes to
+/// a provider (a webhook; `stdout` and `file` stay on this machine) and
+/// whether `certified = true` says the sender is certified.
+pub fn channel_facts(config: &Config) -> std::collections::BTreeMap<String, camp_compiler::ChannelFacts> {
+    config
+        .channels
+        .iter()
+        .map(|(name, table)| {
+            let kind = table.get("type").and_then(|v| v.as_str()).unwrap_or("");
+            let facts = camp_compiler::ChannelFacts {
+                provider: !matches!(kind, "stdout" | "file"),
+                certified: table.get("certified").and_then(|v| v.as_bool()).unwrap_or(false),
+            };
+            (name.clone(), facts)
+        })
+        .collect()
 }
 
 /// The `camp.toml` of a workspace folder, if it has a readable, valid one.

@@ -409,7 +409,7 @@ fn policy_text(plan: &Plan, optout: bool) -> Option<String> {
         .flat_map(|t| &t.parts)
         .find_map(|p| match p {
             Part::Value(ph) => match (&ph.source, optout) {
-                (Source::Sender { text }, false) | (Source::Optout { text }, true) => Some(text.clone()),
+                (Source::Sender { text }, false) | (Source::Optout { text, .. }, true) => Some(text.clone()),
                 _ => None,
             },
             Part::Text { .. } | Part::Each { .. } | Part::Count { .. } => None,
@@ -428,7 +428,7 @@ fn ad_law(plan: &Plan) -> Json {
                 "mode": match q.mode { QuietMode::Defer => "defer", QuietMode::Skip => "skip" },
                 "unless_consent": q.unless.is_some(),
                 "scope": scope(&q.scope).trim(),
-                "origin": match q.origin { camp_compiler::plan::Origin::Policy => "policy", camp_compiler::plan::Origin::Campaign => "campaign" },
+                "origin": match q.origin { camp_compiler::plan::Origin::Policy => "policy", camp_compiler::plan::Origin::Campaign => "campaign", camp_compiler::plan::Origin::Law => "law" },
             })
         })
         .collect();

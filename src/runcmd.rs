@@ -287,6 +287,7 @@ pub fn report(campaign: &str, database: Option<&str>) -> ExitCode {
 const SHOP: &[(&str, &str)] = &[
     ("examples/shop/schema.camp", include_str!("../examples/shop/schema.camp")),
     ("examples/shop/policy.camp", include_str!("../examples/shop/policy.camp")),
+    ("examples/shop/alimtalk.camp", include_str!("../examples/shop/alimtalk.camp")),
     (
         "examples/shop/campaigns/birthday.camp",
         include_str!("../examples/shop/campaigns/birthday.camp"),

@@ -128,7 +128,7 @@ fn json_github_and_sarif_carry_the_related_places() {
 fn run_that_refuses_to_start_creates_no_channel_file() {
     let dir = shop_without_toml("refuse");
     let toml = "[workspace]\nname = \"t\"\n\n".to_string()
-        + &["sms", "lms", "alimtalk", "friendtalk"]
+        + &["sms", "lms", "alimtalk", "brand"]
             .iter()
             .map(|c| format!("[channels.{c}]\ntype = \"file\"\npath = \"out-{c}.jsonl\"\n\n"))
             .collect::<String>();
@@ -143,4 +143,57 @@ fn run_that_refuses_to_start_creates_no_channel_file() {
         .filter(|n| n.starts_with("out-"))
         .collect();
     assert!(left.is_empty(), "channel files left behind: {left:?}\n{}", text(&o));
+}
+
+#[test]
+fn ads_on_a_provider_channel_need_a_certified_sender() {
+    let dir = shop_without_toml("certified");
+    let channel = |name: &str, kind: &str, certified: bool| {
+        let extra = if certified { "certified = true\n" } else { "" };
+        let url = if kind == "webhook" {
+            "url = \"http://127.0.0.1:1/x\"\n"
+        } else {
+            ""
+        };
+        format!("[channels.{name}]\ntype = \"{kind}\"\n{url}{extra}\n")
+    };
+    // Every provider channel certified: clean.
+    let certified = ["sms", "lms", "brand"]
+        .iter()
+        .map(|c| channel(c, "webhook", true))
+        .collect::<String>()
+        + &channel("alimtalk", "webhook", false);
+    std::fs::write(dir.join("camp.toml"), &certified).expect("write");
+    let o = camp(&["check", "--format", "json"], &dir);
+    assert!(!text(&o).contains("E0448"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // `lms` goes to a provider without the certification: every ad campaign
+    // that may send on it is refused at `camp check`.
+    let uncertified = channel("sms", "webhook", true)
+        + &channel("lms", "webhook", false)
+        + &channel("brand", "webhook", true)
+        + &channel("alimtalk", "webhook", false);
+    std::fs::write(dir.join("camp.toml"), &uncertified).expect("write");
+    let o = camp(&["check", "--format", "json"], &dir);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    let hits = out.lines().filter(|l| l.contains("\"E0448\"")).count();
+    assert!(hits >= 1, "{out}");
+    assert!(out.contains("ads on lms need a certified sender"), "{out}");
+
+    // A local channel (stdout, file) is not a provider: no certification needed.
+    let local = channel("sms", "stdout", false)
+        + &channel("lms", "file", false)
+        + &channel("brand", "stdout", false)
+        + &channel("alimtalk", "stdout", false);
+    std::fs::write(dir.join("camp.toml"), &local).expect("write");
+    let o = camp(&["check", "--format", "json"], &dir);
+    assert!(!text(&o).contains("E0448"), "{}", text(&o));
+
+    // Without a camp.toml nothing is known about the channels: no E0448.
+    let _ = std::fs::remove_file(dir.join("camp.toml"));
+    let o = camp(&["check", "--format", "json"], &dir);
+    assert!(!text(&o).contains("E0448"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
 }

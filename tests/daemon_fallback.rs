@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 const CAMPAIGN: &str = r##"
 campaign parcel_notice {
   kind info
-  channel friendtalk fallback lms after 1m
+  channel brand fallback lms after 1m
   trigger at 2026-11-23 12:00
   audience customer.id <= 12
   send parcel_note
@@ -28,7 +28,7 @@ message parcel_note {
 }
 "##;
 
-const CAMP_TOML: &str = "[workspace]\nname = \"parcel\"\n\n[channels.friendtalk]\ntype = \"file\"\npath = \"kakao.jsonl\"\n\n[channels.lms]\ntype = \"file\"\npath = \"lms.jsonl\"\n";
+const CAMP_TOML: &str = "[workspace]\nname = \"parcel\"\n\n[channels.brand]\ntype = \"file\"\npath = \"kakao.jsonl\"\n\n[channels.lms]\ntype = \"file\"\npath = \"lms.jsonl\"\n";
 
 fn camp(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_camp"))
@@ -137,5 +137,5 @@ fn receipts_on_a_file_channel_are_refused() {
     let out = camp(&["run", ".", "--database", &url], dir.path());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("channel `friendtalk`: a `file` channel gets no receipts"), "{err}");
+    assert!(err.contains("channel `brand`: a `file` channel gets no receipts"), "{err}");
 }

@@ -254,7 +254,7 @@ async fn review_on_sqlite() {
         // The markdown, hashes and the temporary folder left out.
         std::fs::write(
             path.join("camp.toml"),
-            "[review]\nseeds = [\"1\"]\nfail_on = [\"removed\"]\n\n[prices]\nlms = 30\nfriendtalk = 15\nsms = 9\n",
+            "[review]\nseeds = [\"1\"]\nfail_on = [\"removed\"]\n\n[prices]\nlms = 30\nbrand = 15\nsms = 9\n",
         )
         .expect("camp.toml");
         let out = camp(
@@ -317,7 +317,10 @@ fn send_test_workspace(dir: &Path, hook: &str, url: &str, customer: &str) {
     copy_shop(dir);
     let mut toml = format!("[workspace]\nname = \"t\"\ndatabase = \"{url}\"\n\n");
     for c in ["sms", "lms", "mms", "alimtalk", "friendtalk", "brand", "push", "email", "rcs"] {
-        toml.push_str(&format!("[channels.{c}]\ntype = \"webhook\"\nurl = \"{hook}\"\n\n"));
+        // Certified senders: the shop sends ads (E0448 otherwise).
+        toml.push_str(&format!(
+            "[channels.{c}]\ntype = \"webhook\"\nurl = \"{hook}\"\ncertified = true\n\n"
+        ));
     }
     toml.push_str(&format!(
         "[seeds.team]\ncustomers = [\"{customer}\"]\nphones = [\"010-0000-0000\"]\n"

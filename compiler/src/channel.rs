@@ -1,20 +1,111 @@
 //! The channels camp sends on and the limits carriers enforce on them.
 
 /// How a channel counts length: SMS-family carriers count EUC-KR/CP949 bytes
-/// (Hangul 2, ASCII 1); Kakao, RCS, push and email count characters.
+/// (Hangul 2, ASCII 1); the Kakao brand message counts UTF-16 code units
+/// (an emoji is 2); Alimtalk, RCS, push and email count characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
     Bytes,
     Chars,
+    Utf16,
 }
 
 impl Unit {
     pub fn name(self) -> &'static str {
         match self {
             Unit::Bytes => "bytes",
-            Unit::Chars => "characters",
+            Unit::Chars | Unit::Utf16 => "characters",
         }
     }
+
+    /// The length of a rendered text in this unit (bytes: EUC-KR, with a
+    /// character it cannot encode counted 2).
+    pub fn count(self, text: &str) -> usize {
+        match self {
+            Unit::Chars => text.chars().count(),
+            Unit::Utf16 => text.encode_utf16().count(),
+            Unit::Bytes => {
+                let mut buf = [0u8; 4];
+                text.chars()
+                    .map(|ch| {
+                        let (encoded, _, bad) = encoding_rs::EUC_KR.encode(ch.encode_utf8(&mut buf));
+                        if bad {
+                            2
+                        } else {
+                            encoded.len()
+                        }
+                    })
+                    .sum()
+            }
+        }
+    }
+}
+
+/// The layout of a brand message or an RCS message (`format wide`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Brand: text and buttons. RCS: a standalone message (LMS-like, 1,300).
+    Text,
+    /// Brand: an image above up to 400 characters.
+    Image,
+    /// Brand: a wide image above up to 76 characters.
+    Wide,
+    /// Brand: a header and 3-4 items.
+    WideList,
+    /// Brand and RCS: 2-6 cards.
+    Carousel,
+    /// Brand: a product image with the text below it.
+    Commerce,
+    /// RCS: a standalone SMS-like message (100 characters).
+    Short,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Image => "image",
+            Format::Wide => "wide",
+            Format::WideList => "wide_list",
+            Format::Carousel => "carousel",
+            Format::Commerce => "commerce",
+            Format::Short => "short",
+        }
+    }
+
+    /// The formats a channel takes (empty: it takes no `format`).
+    pub fn of(channel: Channel) -> &'static [Format] {
+        match channel {
+            Channel::Brand | Channel::Friendtalk => &[
+                Format::Text,
+                Format::Image,
+                Format::Wide,
+                Format::WideList,
+                Format::Carousel,
+                Format::Commerce,
+            ],
+            Channel::Rcs => &[Format::Text, Format::Short, Format::Carousel],
+            _ => &[],
+        }
+    }
+
+    pub fn parse(channel: Channel, name: &str) -> Option<Format> {
+        Format::of(channel).iter().copied().find(|f| f.name() == name)
+    }
+}
+
+/// What a list of items or a carousel of cards takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLimits {
+    pub min: usize,
+    pub max: usize,
+    /// Wide list: the first item's text; carousel: a card's title.
+    pub first: Option<usize>,
+    /// Wide list: every other item's text; carousel: a card's text.
+    pub rest: Option<usize>,
+    /// Buttons on each card.
+    pub buttons: usize,
+    pub button_label: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,6 +167,17 @@ pub struct Limits {
     pub needs_template_code: bool,
     /// Whether the carrier can encode only EUC-KR/CP949 (no emoji).
     pub euc_kr_only: bool,
+    /// Whether the message has a body at all (a wide list or a carousel
+    /// has items or cards instead).
+    pub body_allowed: bool,
+    /// Line breaks the body may have.
+    pub line_breaks: Option<usize>,
+    /// Whether the format needs an `image`.
+    pub needs_image: bool,
+    /// `item "text" -> "url"` entries (brand wide list).
+    pub items: Option<ListLimits>,
+    /// `card { .. }` entries (carousels).
+    pub cards: Option<ListLimits>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +196,25 @@ const fn up_to(max: usize) -> PartLimit {
 }
 
 const ANY: PartLimit = PartLimit { allowed: true, max: None };
+
+/// The defaults of every field after `euc_kr_only`.
+const PLAIN: Limits = Limits {
+    unit: Unit::Chars,
+    body: None,
+    body_with_image: None,
+    subject: NONE,
+    title: NONE,
+    image: false,
+    buttons: 0,
+    button_label: None,
+    needs_template_code: false,
+    euc_kr_only: false,
+    body_allowed: true,
+    line_breaks: None,
+    needs_image: false,
+    items: None,
+    cards: None,
+};
 
 impl Channel {
     pub const ALL: [Channel; 10] = [
@@ -145,6 +266,7 @@ impl Channel {
             button_label: None,
             needs_template_code: false,
             euc_kr_only: true,
+            ..PLAIN
         };
         let kakao = |body_with_image, needs_template_code, image| Limits {
             unit: Unit::Chars,
@@ -157,13 +279,14 @@ impl Channel {
             button_label: Some(14),
             needs_template_code,
             euc_kr_only: false,
+            ..PLAIN
         };
         match self {
             Channel::Sms => sms_family(90, NONE, false),
             Channel::Lms => sms_family(2_000, up_to(40), false),
             Channel::Mms => sms_family(2_000, up_to(40), true),
             Channel::Alimtalk => kakao(None, true, false),
-            Channel::Friendtalk | Channel::Brand => kakao(Some(400), false, true),
+            Channel::Friendtalk | Channel::Brand => Channel::Brand.limits_for(Format::Text),
             Channel::Rcs => Limits {
                 unit: Unit::Chars,
                 body: Some(1_300),
@@ -175,6 +298,7 @@ impl Channel {
                 button_label: Some(17),
                 needs_template_code: false,
                 euc_kr_only: false,
+                ..PLAIN
             },
             Channel::Push => Limits {
                 unit: Unit::Chars,
@@ -187,6 +311,7 @@ impl Channel {
                 button_label: Some(20),
                 needs_template_code: false,
                 euc_kr_only: false,
+                ..PLAIN
             },
             Channel::Email => Limits {
                 unit: Unit::Chars,
@@ -199,6 +324,7 @@ impl Channel {
                 button_label: Some(50),
                 needs_template_code: false,
                 euc_kr_only: false,
+                ..PLAIN
             },
             Channel::Webhook => Limits {
                 unit: Unit::Chars,
@@ -211,7 +337,101 @@ impl Channel {
                 button_label: None,
                 needs_template_code: false,
                 euc_kr_only: false,
+                ..PLAIN
             },
+        }
+    }
+
+    /// The limits of one format on the brand message or RCS; other
+    /// channels have one layout and ignore `format`.
+    pub fn limits_for(self, format: Format) -> Limits {
+        let brand = Limits {
+            unit: Unit::Utf16,
+            body: Some(1_300),
+            body_with_image: None,
+            subject: NONE,
+            title: up_to(50),
+            image: false,
+            buttons: 5,
+            button_label: Some(14),
+            needs_template_code: false,
+            euc_kr_only: false,
+            line_breaks: Some(99),
+            ..PLAIN
+        };
+        match (self, format) {
+            (Channel::Brand | Channel::Friendtalk, Format::Text) => brand,
+            (Channel::Brand | Channel::Friendtalk, Format::Image | Format::Commerce) => Limits {
+                body: Some(400),
+                image: true,
+                needs_image: true,
+                ..brand
+            },
+            (Channel::Brand | Channel::Friendtalk, Format::Wide) => Limits {
+                body: Some(76),
+                line_breaks: Some(1),
+                image: true,
+                needs_image: true,
+                buttons: 2,
+                button_label: Some(8),
+                ..brand
+            },
+            (Channel::Brand | Channel::Friendtalk, Format::WideList) => Limits {
+                body: None,
+                body_allowed: false,
+                line_breaks: None,
+                title: up_to(20),
+                buttons: 2,
+                items: Some(ListLimits {
+                    min: 3,
+                    max: 4,
+                    first: Some(25),
+                    rest: Some(30),
+                    buttons: 0,
+                    button_label: None,
+                }),
+                ..brand
+            },
+            (Channel::Brand | Channel::Friendtalk, Format::Carousel) => Limits {
+                body: None,
+                body_allowed: false,
+                line_breaks: None,
+                title: NONE,
+                buttons: 0,
+                cards: Some(ListLimits {
+                    min: 2,
+                    max: 6,
+                    first: Some(20),
+                    rest: Some(180),
+                    buttons: 2,
+                    button_label: Some(8),
+                }),
+                ..brand
+            },
+            (Channel::Rcs, Format::Short) => Limits {
+                body: Some(100),
+                title: NONE,
+                image: false,
+                buttons: 1,
+                ..self.limits()
+            },
+            (Channel::Rcs, Format::Carousel) => Limits {
+                body: None,
+                body_allowed: false,
+                title: NONE,
+                image: false,
+                buttons: 0,
+                cards: Some(ListLimits {
+                    min: 2,
+                    max: 6,
+                    first: Some(30),
+                    rest: Some(60),
+                    buttons: 2,
+                    button_label: Some(17),
+                }),
+                ..self.limits()
+            },
+            _ => self.limits(),
         }
     }
 
@@ -243,8 +463,8 @@ impl Channel {
 /// carry (emoji on SMS).
 pub fn rendered_length(channel: Channel, text: &str) -> (usize, Vec<char>) {
     let limits = channel.limits();
-    if limits.unit == Unit::Chars {
-        return (text.chars().count(), Vec::new());
+    if limits.unit != Unit::Bytes {
+        return (limits.unit.count(text), Vec::new());
     }
     let mut bytes = 0;
     let mut unencodable = Vec::new();

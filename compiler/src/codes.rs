@@ -100,7 +100,7 @@ codes! {
     PART_TOO_LONG = "E0402", Error, "message part too long for its channel";
     UNENCODABLE = "E0403", Error, "character the channel cannot carry";
     UNBOUNDED_TEXT = "W0404", Warning, "unbounded text may overflow the channel";
-    PART_NOT_ALLOWED = "E0405", Error, "message part not supported by the channel";
+    PART_NOT_ALLOWED = "E0405", Error, "message part not supported by the channel (retired)";
     MISSING_TEMPLATE_CODE = "E0406", Error, "Alimtalk message without a template code";
     NO_BODY = "E0407", Error, "message without a body";
     AD_PREFIX = "E0410", Error, "ad does not start with \"(광고)\"";
@@ -110,6 +110,15 @@ codes! {
     AD_NIGHT = "E0414", Error, "ad may be sent at night";
     AD_ALIMTALK = "E0415", Error, "Alimtalk cannot carry ads";
     NO_CONTACT_FIELD = "W0430", Warning, "channel without a contact field in the schema";
+    FRIENDTALK_ALIAS = "W0440", Warning, "`friendtalk` is now the brand message";
+    PART_UNSUPPORTED = "E0441", Error, "message part the channel cannot carry";
+    UNKNOWN_FORMAT = "E0442", Error, "unknown message format for the channel";
+    FORMAT_SHAPE = "E0443", Error, "message does not have the shape its format needs";
+    ALIMTALK_MISMATCH = "E0444", Error, "Alimtalk message differs from its registered template";
+    ALIMTALK_UNREGISTERED = "E0445", Error, "Alimtalk template code not registered in the workspace";
+    AD_EMAIL_SUBJECT = "E0446", Error, "email ad subject does not start with \"(광고)\"";
+    INFO_LOOKS_PROMOTIONAL = "W0447", Warning, "informational campaign with promotional wording";
+    AD_UNCERTIFIED = "E0448", Error, "ad on a channel without a certified sender";
     DB_TABLE_MISSING = "E0501", Error, "table missing from the database";
     DB_COLUMN_MISSING = "E0502", Error, "column missing from the database";
     DB_COLUMN_TYPE = "E0503", Error, "column type differs from the schema";

@@ -41,6 +41,18 @@ pub enum Input {
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
     pub files: Vec<SourceFile>,
+    /// The channels `camp.toml` configures, by name, when there is one
+    /// (the checker is pure: the binary reads the file and passes them in).
+    pub channels: Option<std::collections::BTreeMap<String, ChannelFacts>>,
+}
+
+/// What the checker needs to know of a configured channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelFacts {
+    /// It delivers through a provider (a webhook), not to stdout or a file.
+    pub provider: bool,
+    /// `certified = true`: the provider has certified the sender (전송자격인증).
+    pub certified: bool,
 }
 
 impl Workspace {
@@ -151,7 +163,7 @@ fn analyze_parsed(workspace: &Workspace, mut parsed_files: Vec<Option<camp_gramm
         .map(|(i, f)| (FileId(i), f, workspace.files[i].text.as_str()))
         .collect();
     let mut facts = facts::Facts::default();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check::check(&files))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check::check(&files, workspace.channels.as_ref()))) {
         Ok((found, measured)) => {
             diagnostics.extend(found);
             facts = measured;

@@ -161,11 +161,8 @@ pub fn item_path(schema: &SchemaModel, table: &TableModel, rest: &[ast::Ident]) 
 
 /// Every template of a message.
 pub fn templates(message: &ast::Message) -> impl Iterator<Item = &ast::Template> {
-    message.parts.iter().flat_map(|p| match p {
-        ast::MessagePart::Body(t) | ast::MessagePart::Subject(t) | ast::MessagePart::Title(t) | ast::MessagePart::Image(t) => vec![t],
-        ast::MessagePart::Button { label, url, .. } => vec![label, url],
-        ast::MessagePart::TemplateCode(_) | ast::MessagePart::List(_) => vec![],
-    })
+    // Items and cards included.
+    message.parts.iter().flat_map(ast::MessagePart::templates)
 }
 
 /// Every `#{for}` loop, outermost first.

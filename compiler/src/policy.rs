@@ -80,9 +80,23 @@ pub struct PolicyModel {
     pub timezone: Option<String>,
     pub sender: Option<String>,
     pub optout: Option<String>,
+    /// `optout ".." for channel NAME`: a channel's own opt-out text.
+    pub optout_by_channel: Vec<(String, String)>,
     pub quiet_hours: Vec<QuietRule>,
     pub caps: Vec<ast::Cap>,
     pub lifecycle: LifecycleParams,
+}
+
+impl PolicyModel {
+    /// The opt-out text a channel's own rule gives, if any.
+    pub fn optout_for(&self, channel: &str) -> Option<&str> {
+        self.optout_by_channel.iter().find(|(c, _)| c == channel).map(|(_, t)| t.as_str())
+    }
+
+    /// The opt-out text sent on a channel: its own, else the policy's.
+    pub fn optout_on(&self, channel: &str) -> Option<&str> {
+        self.optout_for(channel).or(self.optout.as_deref())
+    }
 }
 
 /// Minutes since midnight, if the time is a real one.

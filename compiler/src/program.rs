@@ -48,6 +48,7 @@ impl<'a> Program<'a> {
                     Item::Campaign(c) => {
                         campaigns.insert(c.name.name.as_str(), (id, c));
                     }
+                    Item::AlimtalkTemplate(_) => {}
                 }
             }
         }

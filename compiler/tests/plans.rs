@@ -83,7 +83,7 @@ fn cart_reminder_plan_snapshot() {
 #[test]
 fn cart_reminder_collects_the_rules_that_apply() {
     let plan = shop_plan(&common::shop_files(), "cart_reminder");
-    assert_eq!(plan.channels.primary, "friendtalk");
+    assert_eq!(plan.channels.primary, "brand");
     assert_eq!(plan.channels.fallbacks.len(), 1);
     assert_eq!(
         (plan.channels.fallbacks[0].channel.as_str(), plan.channels.fallbacks[0].after),
@@ -117,7 +117,7 @@ fn cart_reminder_collects_the_rules_that_apply() {
     assert!(unless.postgres.sql.contains("night_consent"));
 
     // Its own cap; the policy's ad caps; the lms cap (lms is its fallback),
-    // but not the sms one.
+    // but not the sms one; the built-in brand cap.
     let cap = |count, seconds, origin, scope| Cap {
         count,
         seconds,
@@ -132,6 +132,8 @@ fn cart_reminder_collects_the_rules_that_apply() {
             cap(2, 86_400, Origin::Policy, ad()),
             cap(5, 604_800, Origin::Policy, ad()),
             cap(3, 604_800, Origin::Policy, Scope::Channel { channel: "lms".into() }),
+            // The law's: one brand message per recipient per day.
+            cap(1, 86_400, Origin::Law, Scope::Channel { channel: "brand".into() }),
         ]
     );
     assert_eq!(plan.priority, 10);
@@ -419,6 +421,9 @@ campaign flash_once {
 message flash {
   template "FLASH_01"
   "#{고객명}님, 3시간 한정 특가입니다."
+}
+alimtalk template "FLASH_01" {
+  "#{이름}님, 3시간 한정 특가입니다."
 }
 "##;
 

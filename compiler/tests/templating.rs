@@ -308,7 +308,13 @@ fn placeholders_resolve_to_typed_sources() {
     assert_eq!(values[3].ty, ValueType::Money);
     assert_eq!(values[3].filters, vec![templating::Filter::Won]);
     assert_eq!(values[4].ty, ValueType::Int);
-    assert_eq!(values[5].source, Source::Optout { text: OPTOUT.into() });
+    assert_eq!(
+        values[5].source,
+        Source::Optout {
+            text: OPTOUT.into(),
+            by_channel: Default::default()
+        }
+    );
     // Stored inputs, each once, named as the render query names its columns.
     let paths: Vec<String> = body.inputs.iter().map(Source::path).collect();
     assert_eq!(

@@ -62,6 +62,7 @@ pub enum Item {
     Segment(Segment),
     Message(Message),
     Campaign(Campaign),
+    AlimtalkTemplate(AlimtalkTemplate),
 }
 
 impl Item {
@@ -72,6 +73,7 @@ impl Item {
             Item::Segment(s) => s.span,
             Item::Message(m) => m.span,
             Item::Campaign(c) => c.span,
+            Item::AlimtalkTemplate(t) => t.span,
         }
     }
 }
@@ -300,6 +302,12 @@ pub enum PolicyItem {
     Timezone(StringLit),
     Sender(StringLit),
     Optout(StringLit),
+    /// `optout ".." for channel brand`: the opt-out text on one channel.
+    ChannelOptout {
+        text: StringLit,
+        channel: Ident,
+        span: Span,
+    },
     QuietHours(QuietHours),
     Cap(Cap),
     /// `lifecycle new 30d active 1.5 at_risk 3 single_active 90d single_at_risk 180d`:
@@ -394,8 +402,32 @@ pub enum MessagePart {
         url: Template,
         span: Span,
     },
+    /// `format wide`: the brand message or RCS layout.
+    Format(Ident),
+    /// `item "text" -> "url"`: one entry of a brand message wide list.
+    Item {
+        text: Template,
+        url: Template,
+        span: Span,
+    },
+    /// `card { .. }`: one card of a carousel (title, text, image, buttons).
+    Card(Card),
     /// `list viewed = recent(item_view.product, 3) exclude purchased`
     List(ListDecl),
+}
+
+impl MessagePart {
+    /// Every template of the part, cards included (for finding what a
+    /// message prints).
+    pub fn templates(&self) -> Vec<&Template> {
+        match self {
+            MessagePart::Body(t) | MessagePart::Subject(t) | MessagePart::Title(t) | MessagePart::Image(t) => vec![t],
+            MessagePart::Button { label, url, .. } => vec![label, url],
+            MessagePart::Item { text, url, .. } => vec![text, url],
+            MessagePart::Card(c) => c.parts.iter().flat_map(MessagePart::templates).collect(),
+            MessagePart::TemplateCode(_) | MessagePart::Format(_) | MessagePart::List(_) => vec![],
+        }
+    }
 }
 
 /// `list NAME = LIST`: a named list of rows of a lookup table, for
@@ -437,6 +469,24 @@ impl ListSource {
             ListSource::Recent { n, .. } | ListSource::AlsoBought { n, .. } | ListSource::Popular { n, .. } => *n,
         }
     }
+}
+
+/// `card { title ".." "text" image ".." button ".." -> ".." }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    pub parts: Vec<MessagePart>,
+    pub span: Span,
+}
+
+/// `alimtalk template "CODE" { "registered text with #{변수}" title ".." button .. }`:
+/// an approved Alimtalk template as registered with Kakao. In its text,
+/// every `#{..}` is a variable slot that a message may fill with any value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlimtalkTemplate {
+    pub doc: Option<String>,
+    pub code: StringLit,
+    pub parts: Vec<MessagePart>,
+    pub span: Span,
 }
 
 /// One part of `exclude ..`.

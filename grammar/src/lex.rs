@@ -82,7 +82,7 @@ pub(crate) fn line_end(b: &[u8], from: usize) -> usize {
         .map_or(b.len(), |n| from + n)
 }
 
-pub(crate) const ITEM_KEYWORDS: [&str; 5] = ["schema", "policy", "segment", "message", "campaign"];
+pub(crate) const ITEM_KEYWORDS: [&str; 6] = ["schema", "policy", "segment", "message", "campaign", "alimtalk"];
 
 /// Does the line starting at `at` look like an item header:
 /// `schema {`, `policy {`, `segment NAME =`, `message NAME {`, `campaign NAME {`?
@@ -98,6 +98,13 @@ pub(crate) fn item_header_at(src: &str, at: usize) -> bool {
         let trimmed = after.trim_start_matches(blanks);
         if kw == "schema" || kw == "policy" {
             return trimmed.starts_with('{');
+        }
+        if kw == "alimtalk" {
+            // `alimtalk template "CODE" {`
+            return trimmed.len() < after.len()
+                && trimmed
+                    .strip_prefix("template")
+                    .is_some_and(|t| t.trim_start_matches(blanks).starts_with('"'));
         }
         if trimmed.len() == after.len() {
             return false; // `segments`, not `segment x`

@@ -337,6 +337,9 @@ fn language_reference_messages() {
             MessagePart::Image(_) => "image",
             MessagePart::TemplateCode(_) => "template",
             MessagePart::Button { .. } => "button",
+            MessagePart::Format(_) => "format",
+            MessagePart::Item { .. } => "item",
+            MessagePart::Card(_) => "card",
             MessagePart::List(_) => "list",
         })
         .collect();

@@ -251,6 +251,9 @@ fn message_parts() {
             MessagePart::Image(t) => format!("image {}", tpl(t)),
             MessagePart::TemplateCode(c) => format!("template {:?}", c.value),
             MessagePart::Button { label, url, .. } => format!("button {} -> {}", tpl(label), tpl(url)),
+            MessagePart::Format(f) => format!("format {}", f.name),
+            MessagePart::Item { text, url, .. } => format!("item {} -> {}", tpl(text), tpl(url)),
+            MessagePart::Card(c) => format!("card of {}", c.parts.len()),
             MessagePart::List(l) => format!("list {}", l.name.name),
         })
         .collect();
@@ -412,6 +415,53 @@ fn spans_of_items() {
     let file = parse_ok(src);
     assert_eq!(text(src, file.items[0].span()), "segment a = x");
     assert_eq!(text(src, file.items[1].span()), "campaign c {\n  send m\n}");
+}
+
+#[test]
+fn formats_items_cards_channel_optouts_and_alimtalk_templates_parse() {
+    let src = r##"
+policy {
+  optout "무료수신거부 080-123-4567"
+  optout "채널 차단" for channel brand
+}
+
+message picks {
+  format wide_list
+  title "추천"
+  item "하나" -> "https://a"
+  item "둘" -> "https://b"
+  card {
+    title "카드"
+    "내용"
+    image "https://i"
+    button "보기" -> "https://c"
+  }
+}
+
+alimtalk template "ORDER_01" {
+  title "주문"
+  "#{이름}님, 주문이 접수되었습니다."
+  button "조회" -> "https://t"
+}
+"##;
+    let parsed = camp_grammar::parse(src);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    let items = &parsed.file.items;
+    let Item::Policy(p) = &items[0] else { panic!("policy") };
+    let PolicyItem::ChannelOptout { text, channel, .. } = &p.items[1] else {
+        panic!("channel optout")
+    };
+    assert_eq!((text.value.as_str(), channel.name.as_str()), ("채널 차단", "brand"));
+    let Item::Message(m) = &items[1] else { panic!("message") };
+    assert!(matches!(&m.parts[0], MessagePart::Format(f) if f.name == "wide_list"));
+    assert!(matches!(&m.parts[2], MessagePart::Item { .. }));
+    let MessagePart::Card(card) = &m.parts[4] else { panic!("card") };
+    assert_eq!(card.parts.len(), 4);
+    let Item::AlimtalkTemplate(t) = &items[2] else {
+        panic!("alimtalk template")
+    };
+    assert_eq!(t.code.value, "ORDER_01");
+    assert_eq!(t.parts.len(), 3);
 }
 
 #[test]

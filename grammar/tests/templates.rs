@@ -121,6 +121,8 @@ fn every_string_part_is_a_template() {
             MessagePart::Subject(t) | MessagePart::Title(t) | MessagePart::Image(t) | MessagePart::Body(t) => vec![tpl(t)],
             MessagePart::Button { label, url, .. } => vec![tpl(label), tpl(url)],
             MessagePart::TemplateCode(code) => vec![format!("code {:?}", code.value)],
+            MessagePart::Format(f) => vec![format!("format {}", f.name)],
+            MessagePart::Item { .. } | MessagePart::Card(_) => p.templates().into_iter().map(tpl).collect(),
             MessagePart::List(_) => vec![],
         })
         .collect();

@@ -51,7 +51,7 @@ fn message_sizes_per_channel_and_ad_law() {
     let h = c.hover_text(&uri, find(&text, "message year_end_open", 10)).expect("hover");
     let sms = regex_like_size(&h, "SMS ").expect("an SMS size");
     assert!(sms.1 == 90 && sms.0 <= 90, "{h}");
-    assert!(h.contains("Friendtalk ") && h.contains("/1000 characters"), "{h}");
+    assert!(h.contains("Brand message ") && h.contains("/1300 characters"), "{h}");
     assert!(h.contains("ad law") && h.contains("passes"), "{h}");
     // The same figure as the checker: shorten the limit by lengthening the text.
     let long = text.replace(

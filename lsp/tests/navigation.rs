@@ -177,7 +177,7 @@ fn document_symbols_and_inlay_hints() {
         panic!()
     };
     assert!(
-        label.contains("SMS ") && label.contains("/90 bytes") && label.contains("Friendtalk"),
+        label.contains("SMS ") && label.contains("/90 bytes") && label.contains("Brand message"),
         "{label}"
     );
     // Right after the closing quote of the text.

@@ -146,6 +146,7 @@ fn ten_thousand_random_edits() {
             camp_grammar::ast::Item::Segment(s) => s.name.name.clone(),
             camp_grammar::ast::Item::Message(m) => m.name.name.clone(),
             camp_grammar::ast::Item::Campaign(c) => c.name.name.clone(),
+            camp_grammar::ast::Item::AlimtalkTemplate(t) => t.code.value.clone(),
         })
         .collect();
     assert_eq!(names, expected);

@@ -456,10 +456,12 @@ fn customer_zone(program: &Program, row: &[(String, Value)]) -> Option<String> {
 
 fn render_one(message: &CompiledMessage, channel: Channel, row: &[(String, Value)], zone: Option<&str>) -> Result<Preview, DryRunError> {
     let values = message.values(row.iter().map(|(p, v)| (p.as_str(), v.clone())));
-    let rendered = message.render(&values, zone).map_err(|error| DryRunError::Render {
-        message: message.name.clone(),
-        error,
-    })?;
+    let rendered = message
+        .render_on(channel.name(), &values, zone)
+        .map_err(|error| DryRunError::Render {
+            message: message.name.clone(),
+            error,
+        })?;
     let verdict = channel::verdict(channel, &rendered.body, rendered.subject.as_deref());
     Ok(Preview {
         message: message.name.clone(),

@@ -1,7 +1,7 @@
 //! Several daemons on one PostgreSQL, ticking together on a virtual clock:
 //! three ad campaigns due at the same instant for the same customers, a
-//! policy cap of 2 ads a day and 1 SMS a day, fallbacks from friendtalk to
-//! SMS. No send is recorded or delivered twice and no cap is exceeded.
+//! policy cap of 2 ads a day and 1 SMS a day, the law's one brand message
+//! a day, fallbacks from brand to SMS. No send is recorded or delivered twice and no cap is exceeded.
 
 mod support;
 
@@ -20,7 +20,7 @@ use support::t;
 const FLASH: &str = r##"
 campaign flash_a {
   kind ad
-  channel friendtalk
+  channel lms
   trigger at 2026-12-04 12:00
   audience customer.marketing_consent
   priority 5
@@ -29,7 +29,7 @@ campaign flash_a {
 
 campaign flash_b {
   kind ad
-  channel friendtalk fallback sms after 2h
+  channel brand fallback sms after 2h
   trigger at 2026-12-04 12:00
   audience customer.marketing_consent
   priority 1
@@ -52,9 +52,9 @@ async fn daemons(n: usize) {
     sample::generate(&db, &support::schema(&analysis), &SampleSpec::new(2_000, start), |_| {})
         .await
         .expect("sample");
-    // Most friendtalks are delivered; some get no receipt and fall back to SMS.
+    // Most brand messages are delivered; some get no receipt and fall back to SMS.
     let recorder = Recorder::new(|o| {
-        if o.channel == "friendtalk" && bucket("receipt", &o.key) < 20.0 {
+        if o.channel == "brand" && bucket("receipt", &o.key) < 20.0 {
             Outcome::Sent
         } else {
             Outcome::Delivered
@@ -129,7 +129,7 @@ async fn daemons(n: usize) {
         assert_eq!(ads, 2, "customer {c}");
     }
     let fallbacks = rows.iter().filter(|r| r.int(2).unwrap_or(0) > 0).count();
-    assert!(fallbacks > 0, "some friendtalks fell back to SMS");
+    assert!(fallbacks > 0, "some brand messages fell back to SMS");
     for r in runners {
         r.stop().await.expect("stop");
     }

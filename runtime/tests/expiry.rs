@@ -19,7 +19,7 @@ use support::t;
 const CAMPAIGNS: &str = r##"
 campaign flash_sale {
   kind ad
-  channel friendtalk
+  channel brand
   trigger on cart_add
   audience customer.marketing_consent
   quiet hours 21:00..08:00 defer
@@ -30,7 +30,7 @@ campaign flash_sale {
 
 campaign flash_sale_long {
   kind ad
-  channel friendtalk
+  channel brand
   trigger on cart_add
   audience customer.marketing_consent
   quiet hours 21:00..08:00 defer
@@ -39,7 +39,7 @@ campaign flash_sale_long {
 
 campaign flash_fallback {
   kind ad
-  channel friendtalk fallback lms after 1h
+  channel brand fallback lms after 1h
   trigger on cart_add
   audience customer.marketing_consent
   quiet hours 21:00..08:00 defer
@@ -48,7 +48,7 @@ campaign flash_fallback {
 
 campaign evening_only {
   kind ad
-  channel friendtalk
+  channel brand
   trigger on cart_add
   audience customer.marketing_consent
   wait 2h
@@ -185,7 +185,7 @@ async fn expiry(db: Database) {
         "{sent:?}"
     );
     assert!(
-        ledger.contains(&(c, "friendtalk".to_string(), "suppressed".to_string(), "expired".to_string())),
+        ledger.contains(&(c, "brand".to_string(), "suppressed".to_string(), "expired".to_string())),
         "{ledger:?}"
     );
     assert!(
@@ -215,15 +215,15 @@ async fn expiry(db: Database) {
     assert_eq!(sent, [(e, "flash".to_string(), seoul(20, 0))]);
     assert_eq!(
         ledger.iter().filter(|l| l.0 == f).cloned().collect::<Vec<_>>(),
-        [(f, "friendtalk".to_string(), "suppressed".to_string(), "expired".to_string())]
+        [(f, "brand".to_string(), "suppressed".to_string(), "expired".to_string())]
     );
     runner.stop().await.expect("stop");
 
-    // A fallback is the same send: friendtalk reports no delivery, so LMS
+    // A fallback is the same send: brand reports no delivery, so LMS
     // follows an hour later, unless quiet hours would push it past the
     // send's 3 hours (the cart at 20:30: LMS due 21:30, deferred to 08:00).
     let unconfirmed = Recorder::new(|o| {
-        if o.channel == "friendtalk" {
+        if o.channel == "brand" {
             camp_runtime::channels::Outcome::Sent
         } else {
             camp_runtime::channels::Outcome::Delivered

@@ -59,7 +59,7 @@ fn customer_of(payload: &Value) -> String {
 const FILED: &str = r##"
 campaign filed_notice {
   kind info
-  channel friendtalk fallback lms after 24h
+  channel brand fallback lms after 24h
   trigger at 2026-11-23 12:00
   audience customer.id <= 12
   send filed_note
@@ -77,7 +77,7 @@ async fn file_channels(db: Database, url: &str) {
     let kakao = out.path().join("kakao.jsonl");
     let lms = out.path().join("lms.jsonl");
     let mut configs = BTreeMap::new();
-    for (name, path) in [("friendtalk", &kakao), ("lms", &lms)] {
+    for (name, path) in [("brand", &kakao), ("lms", &lms)] {
         configs.insert(
             name.to_string(),
             ChannelConfig {
@@ -148,7 +148,7 @@ async fn file_channels(db: Database, url: &str) {
     .await
     .expect("simulate");
     assert_eq!(sim.sends.len(), 12);
-    assert!(sim.sends.iter().all(|s| s.channel == "friendtalk"), "{:?}", sim.sends);
+    assert!(sim.sends.iter().all(|s| s.channel == "brand"), "{:?}", sim.sends);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,7 +172,7 @@ async fn file_channels_deliver_once_and_never_fall_back_on_postgres() {
 const RECEIPTS: &str = r##"
 campaign kakao_first {
   kind info
-  channel friendtalk fallback lms after 1h
+  channel brand fallback lms after 1h
   trigger on app_open
   send receipt_note
 }
@@ -226,7 +226,7 @@ async fn receipts(db: Database) {
     let sms = Receiver::start(|_| Reply::Status(200)).await.expect("receiver");
     let lms = Recorder::default();
     let mut channels = ChannelSet::new();
-    channels.insert("friendtalk", webhook(&kakao.url, true));
+    channels.insert("brand", webhook(&kakao.url, true));
     channels.insert("sms", webhook(&sms.url, false));
     channels.insert("lms", Arc::new(lms.clone()));
     let start = t("2026-11-23T01:00:00Z");
@@ -300,10 +300,10 @@ async fn receipts(db: Database) {
                 })
         }
     };
-    assert_eq!(status("1", "friendtalk").await.as_deref(), Some("delivered"));
-    assert_eq!(status("2", "friendtalk").await.as_deref(), Some("failed"));
-    assert_eq!(status("3", "friendtalk").await.as_deref(), Some("dead"));
-    assert_eq!(status("4", "friendtalk").await.as_deref(), Some("sent"));
+    assert_eq!(status("1", "brand").await.as_deref(), Some("delivered"));
+    assert_eq!(status("2", "brand").await.as_deref(), Some("failed"));
+    assert_eq!(status("3", "brand").await.as_deref(), Some("dead"));
+    assert_eq!(status("4", "brand").await.as_deref(), Some("sent"));
     assert_eq!(status("5", "sms").await.as_deref(), Some("delivered"));
     // A late `delivered` for 4 does not bring a second fallback.
     let late = start + Duration::hours(5);
@@ -670,7 +670,7 @@ async fn upgrade(db: Database) {
 
     let lms = Recorder::default();
     let mut channels = ChannelSet::new();
-    channels.insert("friendtalk", Arc::new(waiting.clone()));
+    channels.insert("brand", Arc::new(waiting.clone()));
     channels.insert("lms", Arc::new(lms.clone()));
     let runner = support::runner_with(&db, &analysis, &["kakao_first"], start, channels, Options::default()).await;
     assert_eq!(

@@ -139,6 +139,18 @@ message nudge_3 {
   template "CART_03"
   "#{고객명}님, 장바구니 상품을 마지막으로 알려드려요."
 }
+
+alimtalk template "CART_01" {
+  "#{이름}님, 장바구니에 담은 상품을 확인해 주세요."
+}
+
+alimtalk template "CART_02" {
+  "#{이름}님, 장바구니에 담은 상품이 기다리고 있어요."
+}
+
+alimtalk template "CART_03" {
+  "#{이름}님, 장바구니 상품을 마지막으로 알려드려요."
+}
 "##;
 
 /// Monday 2026-11-23 10:00 in Seoul.

@@ -162,12 +162,11 @@ async fn withdrawn(db: Database) {
     let runner = support::runner(&db, &analysis, &["cart_reminder"], start, &recorder).await;
     let people = support::consenting(&db, "cart_reminder", 10.0, 2).await;
     let (keeps, withdraws) = (people[0], people[1]);
-    // The reminder exits for an out-of-stock item: keep this one in stock.
-    db.execute("UPDATE \"products\" SET \"stock\" = 5 WHERE \"id\" = 3", &[])
-        .await
-        .expect("restock");
+    // A product in stock: the reminder exits when the product sells out.
+    let product = support::count(&db, "SELECT MIN(\"id\") FROM \"products\" WHERE \"stock\" > 0", &[]).await;
+    assert!(product > 0, "a product in stock");
     for who in [keeps, withdraws] {
-        let cart = json!({"type": "cart_add", "customer": who, "properties": {"product": 3, "price": 19_000}});
+        let cart = json!({"type": "cart_add", "customer": who, "properties": {"product": product, "price": 19_000}});
         assert_eq!(support::post(&runner, start, cart).await.accepted, 1);
     }
     let now = support::drive(&runner, start, start + Duration::hours(12), vec![start + Duration::hours(12)]).await;
@@ -295,7 +294,7 @@ async fn bad_events_are_quarantined_and_the_rest_taken() {
 const RANKED: &str = r##"
 campaign ranked_low {
   kind ad
-  channel friendtalk
+  channel lms
   trigger at 2026-12-01 12:00
   audience customer.marketing_consent
   priority 1
@@ -304,7 +303,7 @@ campaign ranked_low {
 
 campaign ranked_mid {
   kind ad
-  channel friendtalk
+  channel lms
   trigger at 2026-12-01 12:00
   audience customer.marketing_consent
   priority 2
@@ -313,7 +312,7 @@ campaign ranked_mid {
 
 campaign ranked_high {
   kind ad
-  channel friendtalk
+  channel lms
   trigger at 2026-12-01 12:00
   audience customer.marketing_consent
   priority 9

@@ -30,6 +30,19 @@ pub fn check_kind_name(sink: &mut Sink, file: FileId, kind: &Ident) {
 /// A channel by name, reporting E0106 when unknown.
 pub fn channel(sink: &mut Sink, file: FileId, name: &Ident) -> Option<Channel> {
     let found = Channel::parse(&name.name);
+    if found == Some(Channel::Friendtalk) {
+        sink.push(
+            Diagnostic::new(
+                codes::FRIENDTALK_ALIAS,
+                file,
+                name.span,
+                "`friendtalk` is now the Kakao brand message: write `brand`",
+                "old name",
+            )
+            .with_help("write `brand` (Friendtalk was merged into the brand message in January 2026)")
+            .with_fix(Some(crate::diagnostic::Fix::new("write `brand`", name.span, "brand"))),
+        );
+    }
     if found.is_none() {
         sink.push(
             Diagnostic::new(
@@ -92,7 +105,7 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
         missing(
             sink,
             "channel",
-            "add a channel, e.g. `channel lms` or `channel friendtalk fallback lms after 24h`",
+            "add a channel, e.g. `channel lms` or `channel brand fallback lms after 24h`",
         );
     }
     if s.trigger.is_none() {
@@ -283,8 +296,8 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
         let mscope = Scope::new(msg.file, trigger_scope);
         let checked = message::check_parts(env, sink, &mscope, msg.item);
         for (ch, used) in &targets {
-            message::check_channel(sink, msg.file, msg.item, &checked, *ch, (file, *used));
-            if let Some((worst, limit)) = message::body_size(&checked, *ch) {
+            message::check_channel(env, sink, msg.file, msg.item, &checked, *ch, (file, *used));
+            if let Some((worst, limit)) = message::body_size(env, &checked, *ch) {
                 sink.facts.sizes.push(MessageSize {
                     message: msg.item.name.name.clone(),
                     file: msg.file,
@@ -296,18 +309,22 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
                 });
             }
         }
+        if targets.iter().any(|(c, _)| *c == Channel::Alimtalk) {
+            super::alimtalk::check_registered(env, sink, msg.file, msg.item);
+        }
         if is_ad {
-            if let Some(body) = &checked.body {
-                let ad = compliance::check_ad_body(env, sink, msg.file, msg.item, body, checked.body_span, (file, name_span));
-                sink.facts.ads.push(AdCheck {
-                    message: msg.item.name.name.clone(),
-                    file: msg.file,
-                    campaign: campaign.name.name.clone(),
-                    prefix: ad.prefix,
-                    sender: ad.sender,
-                    optout: ad.optout,
-                });
-            }
+            let on: Vec<Channel> = targets.iter().map(|(c, _)| *c).collect();
+            let ad = compliance::check_ad_message(env, sink, msg.file, msg.item, &checked, &on, (file, name_span));
+            sink.facts.ads.push(AdCheck {
+                message: msg.item.name.name.clone(),
+                file: msg.file,
+                campaign: campaign.name.name.clone(),
+                prefix: ad.prefix,
+                sender: ad.sender,
+                optout: ad.optout,
+            });
+        } else if kind == Some("info") {
+            compliance::promotional_wording(env, sink, msg.file, msg.item, (file, name_span));
         }
         if is_ad {
             if let Some((_, span)) = targets.iter().find(|(c, _)| *c == Channel::Alimtalk) {
@@ -319,12 +336,15 @@ pub fn check<'a>(env: &Env<'a>, sink: &mut Sink, def: Def<'a, ast::Campaign>, se
                         "Alimtalk cannot carry ads",
                         "alimtalk for a `kind ad` campaign",
                     )
-                    .with_help("send ads via `friendtalk` (brand message), `lms` or `sms`; keep Alimtalk for informational messages"),
+                    .with_help("send ads via `brand` (brand message), `lms` or `sms`; keep Alimtalk for informational messages"),
                 );
             }
         }
     }
     no_contact_field(env, sink, file, &used_channels);
+    if is_ad {
+        compliance::certified_senders(env, sink, file, &used_channels);
+    }
     if is_ad {
         ad_audience(
             env,
@@ -659,7 +679,8 @@ fn ad_audience(
     if night.iter().any(|n| required.contains(n)) {
         return;
     }
-    for (ch, span) in channels {
+    // The night rule covers every channel but email (시행령 제61조②).
+    for (ch, span) in channels.iter().filter(|(c, _)| *c != Channel::Email) {
         let rules = timing::rules_for(own_quiet, &env.policy.quiet_hours, kind, *ch);
         if !timing::night_covered(rules, window) {
             let help = match night.first() {

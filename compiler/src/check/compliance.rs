@@ -1,7 +1,9 @@
 //! Korean ad law (정보통신망법 제50조) for `kind ad` campaigns.
 
+use super::message::Checked;
 use super::template::Facts;
 use super::Env;
+use crate::channel::Channel;
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Fix, Sink};
 use crate::source::FileId;
@@ -19,42 +21,99 @@ pub struct AdBody {
     pub optout: bool,
 }
 
-/// Body rules: "(광고)" first, the sender, and the free opt-out line.
-pub fn check_ad_body(
+/// The ad rules of one message on the channels it goes out on: "(광고)"
+/// first (email: in the subject; push: in the title or the body; elsewhere
+/// the body), the sender, and the free opt-out line.
+pub fn check_ad_message(
     env: &Env,
     sink: &mut Sink,
     file: FileId,
     message: &ast::Message,
-    body: &Facts,
-    body_span: Span,
+    checked: &Checked,
+    on: &[Channel],
     campaign: (FileId, Span),
 ) -> AdBody {
     let source = env.sources.get(file.0).copied().unwrap_or("");
-    let text_start = Span::new(body_span.start, (body_span.start + 1).min(body_span.end));
-    let prefix = body.leading_text.starts_with(AD_PREFIX);
-    if !prefix {
-        let lookalike = looks_like_prefix(&body.leading_text);
-        let message_text = match &lookalike {
-            Some(found) => format!("ad text starts with `{found}`, not exactly `{AD_PREFIX}`"),
-            None => format!("ad text must start with `{AD_PREFIX}`"),
+    let starts = |f: &Facts| f.leading_text.starts_with(AD_PREFIX);
+    let title_ok = checked.title.as_ref().is_some_and(|(f, _)| starts(f));
+    // The body carries the prefix on every channel but email, and on push
+    // unless the title does.
+    let body_needs = on.iter().any(|c| !(*c == Channel::Email || (*c == Channel::Push && title_ok)));
+    let mut prefix = true;
+    if body_needs {
+        prefix = match &checked.body {
+            Some(body) => body_prefix(sink, file, source, message, body, checked.body_span, campaign, on),
+            None => {
+                // A wide list or a carousel: the header or the first card.
+                let first_card = checked.cards.first();
+                let ok = title_ok
+                    || first_card.is_some_and(|c| {
+                        c.title.as_ref().is_some_and(|(f, _)| starts(f)) || c.body.as_ref().is_some_and(|(f, _)| starts(f))
+                    });
+                if !ok {
+                    sink.push(
+                        Diagnostic::new(
+                            codes::AD_PREFIX,
+                            file,
+                            message.name.span,
+                            format!("ad text must start with `{AD_PREFIX}`"),
+                            "no part starts with it",
+                        )
+                        .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+                        .with_help(format!("begin the header (`title`) or the first card with `{AD_PREFIX}`")),
+                    );
+                }
+                ok
+            }
         };
-        sink.push(
-            Diagnostic::new(codes::AD_PREFIX, file, text_start, message_text, "the text starts here")
-                .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
-                .with_fix(prefix_fix(source, message, body_span, lookalike.as_deref()))
-                .with_help(match lookalike {
-                    Some(found) => format!("replace `{found}` with `{AD_PREFIX}`"),
-                    None => format!("begin the text with `{AD_PREFIX}`, e.g. `\"{AD_PREFIX} #{{sender}} ..\"`"),
-                }),
-        );
     }
-    let contains = |policy: &Option<String>| {
-        policy
-            .as_deref()
-            .is_some_and(|t| !t.trim().is_empty() && body.literal_text.contains(t))
-    };
-    let sender = body.has_sender || contains(&env.policy.sender);
-    let optout = body.has_optout || contains(&env.policy.optout);
+    if on.contains(&Channel::Email) {
+        let subject_ok = checked.subject.as_ref().is_some_and(|(f, _)| starts(f));
+        if !subject_ok {
+            prefix = false;
+            let (span, label, fix) = match &checked.subject {
+                Some((f, span)) => {
+                    let at = span.start + 1;
+                    let fix = match looks_like_prefix(&f.leading_text) {
+                        Some(found) if source.get(at..).is_some_and(|r| r.starts_with(&found)) => Fix::new(
+                            format!("replace `{found}` with `{AD_PREFIX}`"),
+                            Span::new(at, at + found.len()),
+                            AD_PREFIX,
+                        ),
+                        _ => Fix::new(format!("insert `{AD_PREFIX}`"), Span::new(at, at), format!("{AD_PREFIX} ")),
+                    };
+                    (*span, "the subject starts here", Some(fix))
+                }
+                None => (message.name.span, "no subject", None),
+            };
+            sink.push(
+                Diagnostic::new(
+                    codes::AD_EMAIL_SUBJECT,
+                    file,
+                    span,
+                    format!("an email ad's subject must start with `{AD_PREFIX}`"),
+                    label,
+                )
+                .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+                .with_fix(fix)
+                .with_help(format!("write the subject as `subject \"{AD_PREFIX} ..\"`")),
+            );
+        }
+    }
+
+    // Sender and opt-out: anywhere in the text, the header or the cards.
+    let mut parts: Vec<&Facts> = Vec::new();
+    parts.extend(checked.body.as_ref());
+    parts.extend(checked.title.as_ref().map(|(f, _)| f));
+    for c in &checked.cards {
+        parts.extend(c.title.as_ref().map(|(f, _)| f));
+        parts.extend(c.body.as_ref().map(|(f, _)| f));
+    }
+    let contains = |text: Option<&str>| text.is_some_and(|t| !t.trim().is_empty() && parts.iter().any(|f| f.literal_text.contains(t)));
+    let sender = parts.iter().any(|f| f.has_sender) || contains(env.policy.sender.as_deref());
+    let optout = parts.iter().any(|f| f.has_optout)
+        || on.iter().all(|c| contains(env.policy.optout_on(c.name())))
+        || contains(env.policy.optout.as_deref());
     if !sender {
         sink.push(
             Diagnostic::new(
@@ -69,6 +128,7 @@ pub fn check_ad_body(
         );
     }
     if !optout {
+        let fix = checked.body.as_ref().and_then(|_| optout_fix(source, checked.body_span));
         sink.push(
             Diagnostic::new(
                 codes::AD_OPTOUT,
@@ -78,11 +138,180 @@ pub fn check_ad_body(
                 "no opt-out",
             )
             .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
-            .with_fix(optout_fix(source, body_span))
+            .with_fix(fix)
             .with_help("add `#{optout}` at the end of the text"),
         );
     }
     AdBody { prefix, sender, optout }
+}
+
+/// "(광고)" at the start of the body.
+#[allow(clippy::too_many_arguments)]
+fn body_prefix(
+    sink: &mut Sink,
+    file: FileId,
+    source: &str,
+    message: &ast::Message,
+    body: &Facts,
+    body_span: Span,
+    campaign: (FileId, Span),
+    on: &[Channel],
+) -> bool {
+    let text_start = Span::new(body_span.start, (body_span.start + 1).min(body_span.end));
+    if body.leading_text.starts_with(AD_PREFIX) {
+        return true;
+    }
+    let lookalike = looks_like_prefix(&body.leading_text);
+    let message_text = match &lookalike {
+        Some(found) => format!("ad text starts with `{found}`, not exactly `{AD_PREFIX}`"),
+        None => format!("ad text must start with `{AD_PREFIX}`"),
+    };
+    let push = on.contains(&Channel::Push);
+    sink.push(
+        Diagnostic::new(codes::AD_PREFIX, file, text_start, message_text, "the text starts here")
+            .with_label(campaign.0, campaign.1, "this campaign is `kind ad`")
+            .with_fix(prefix_fix(source, message, body_span, lookalike.as_deref()))
+            .with_help(match lookalike {
+                Some(found) => format!("replace `{found}` with `{AD_PREFIX}`"),
+                None if push => format!("begin the title or the text with `{AD_PREFIX}`"),
+                None => format!("begin the text with `{AD_PREFIX}`, e.g. `\"{AD_PREFIX} #{{sender}} ..\"`"),
+            }),
+    );
+    false
+}
+
+/// Words that make an informational message read as an ad.
+const PROMOTIONAL: [&str; 12] = [
+    "할인",
+    "쿠폰",
+    "세일",
+    "특가",
+    "이벤트",
+    "무료",
+    "증정",
+    "적립",
+    "사은품",
+    "최저가",
+    "프로모션",
+    "1+1",
+];
+
+/// A `kind info` message with promotional wording: mislabelled ads are the
+/// most common violation of the ad law.
+pub fn promotional_wording(env: &Env, sink: &mut Sink, file: FileId, message: &ast::Message, campaign: (FileId, Span)) {
+    let source = env.sources.get(file.0).copied().unwrap_or("");
+    let mut texts: Vec<&ast::Template> = Vec::new();
+    for part in &message.parts {
+        match part {
+            ast::MessagePart::Body(t) | ast::MessagePart::Subject(t) | ast::MessagePart::Title(t) => texts.push(t),
+            ast::MessagePart::Item { text, .. } => texts.push(text),
+            ast::MessagePart::Card(c) => {
+                for p in &c.parts {
+                    if let ast::MessagePart::Body(t) | ast::MessagePart::Title(t) = p {
+                        texts.push(t);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for t in texts {
+        let Some(raw) = source.get(t.span.start..t.span.end) else {
+            continue;
+        };
+        if let Some((at, word)) = find_promotional(raw) {
+            let start = t.span.start + at;
+            sink.push(
+                Diagnostic::new(
+                    codes::INFO_LOOKS_PROMOTIONAL,
+                    file,
+                    Span::new(start, start + word.len()),
+                    format!("`{word}` reads as advertising in an informational message"),
+                    "promotional wording",
+                )
+                .with_label(campaign.0, campaign.1, "this campaign is `kind info`")
+                .with_help("if the message promotes anything, make the campaign `kind ad` (and follow the ad rules); otherwise reword it"),
+            );
+            return;
+        }
+    }
+}
+
+/// The first promotional word of a text (or `N%`), with its byte offset;
+/// the free opt-out wording (`무료수신거부`, `무료 수신거부`) does not count.
+fn find_promotional(text: &str) -> Option<(usize, String)> {
+    let mut best: Option<(usize, String)> = None;
+    for w in PROMOTIONAL {
+        for (at, _) in text.match_indices(w) {
+            let after = text[at + w.len()..].trim_start();
+            if w == "무료" && (after.starts_with("수신") || after.starts_with("거부") || after.starts_with("전화")) {
+                continue;
+            }
+            if best.as_ref().is_none_or(|(b, _)| at < *b) {
+                best = Some((at, w.to_string()));
+            }
+            break;
+        }
+    }
+    // `30%`, `10 %`
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit()) {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let mut j = i;
+            while j < bytes.len() && bytes[j] == b' ' {
+                j += 1;
+            }
+            if bytes.get(j) == Some(&b'%') {
+                if best.as_ref().is_none_or(|(b, _)| start < *b) {
+                    best = Some((start, text[start..=j].to_string()));
+                }
+                break;
+            }
+            continue;
+        }
+        i += 1;
+    }
+    best
+}
+
+/// Since 2026-07-07 ads go out only through a certified sender
+/// (전송자격인증): every provider channel of an ad campaign must say
+/// `certified = true` in `camp.toml` (checked when the binary passes the
+/// workspace's channels in).
+pub fn certified_senders(env: &Env, sink: &mut Sink, file: FileId, channels: &[(Channel, Span)]) {
+    let Some(configured) = env.channels else { return };
+    let mut seen = Vec::new();
+    for (ch, span) in channels {
+        if seen.contains(ch) {
+            continue;
+        }
+        seen.push(*ch);
+        let Some(facts) = configured.get(ch.name()) else { continue };
+        if facts.provider && !facts.certified {
+            sink.push(
+                Diagnostic::new(
+                    codes::AD_UNCERTIFIED,
+                    file,
+                    *span,
+                    format!(
+                        "ads on {} need a certified sender, and `[channels.{}]` is not marked certified",
+                        ch.name(),
+                        ch.name()
+                    ),
+                    "uncertified channel",
+                )
+                .with_help(format!(
+                    "once the provider has certified your sender (전송자격인증), add `certified = true` under `[channels.{}]` in camp.toml",
+                    ch.name()
+                )),
+            );
+        }
+    }
 }
 
 /// Writes "(광고)" where the text begins, or in place of a look-alike.

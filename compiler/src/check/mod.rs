@@ -4,6 +4,7 @@
 //! policy models, check segments (and their cycles), then check each
 //! campaign together with the messages it sends, on each of its channels.
 
+pub(crate) mod alimtalk;
 pub(crate) mod campaign;
 pub(crate) mod compliance;
 pub(crate) mod expr;
@@ -20,7 +21,7 @@ use crate::policy::PolicyModel;
 use crate::schema::{self, SchemaModel};
 use crate::source::FileId;
 use camp_grammar::ast::{self, Ident, Item};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A named definition and the file it lives in.
 pub struct Def<'a, T> {
@@ -44,6 +45,10 @@ pub struct Env<'a> {
     pub segments: HashMap<&'a str, Def<'a, ast::Segment>>,
     pub messages: HashMap<&'a str, Def<'a, ast::Message>>,
     pub campaigns: Vec<Def<'a, ast::Campaign>>,
+    /// Registered Alimtalk templates by code.
+    pub alimtalk: HashMap<&'a str, Def<'a, ast::AlimtalkTemplate>>,
+    /// The channels of `camp.toml`, when the binary found one.
+    pub channels: Option<&'a BTreeMap<String, crate::ChannelFacts>>,
 }
 
 impl<'a> Env<'a> {
@@ -58,7 +63,10 @@ impl<'a> Env<'a> {
 /// Checks parsed files. `files[i]` is the AST of `FileId(i)`; `has_schema`
 /// problems and everything else are reported, none stops the others.
 /// Returns the diagnostics and what the checks measured.
-pub fn check(files: &[(FileId, &ast::File, &str)]) -> (Vec<Diagnostic>, crate::facts::Facts) {
+pub fn check<'a>(
+    files: &[(FileId, &'a ast::File, &'a str)],
+    channels: Option<&'a BTreeMap<String, crate::ChannelFacts>>,
+) -> (Vec<Diagnostic>, crate::facts::Facts) {
     let mut sink = Sink::default();
     let mut schemas = Vec::new();
     let mut policies = Vec::new();
@@ -66,6 +74,7 @@ pub fn check(files: &[(FileId, &ast::File, &str)]) -> (Vec<Diagnostic>, crate::f
     let mut messages: HashMap<&str, Def<ast::Message>> = HashMap::new();
     let mut campaigns: Vec<Def<ast::Campaign>> = Vec::new();
     let mut campaign_names: HashMap<&str, (FileId, &Ident)> = HashMap::new();
+    let mut alimtalk: HashMap<&str, Def<ast::AlimtalkTemplate>> = HashMap::new();
 
     let mut extra_segments: Vec<Def<ast::Segment>> = Vec::new();
     let mut extra_messages: Vec<Def<ast::Message>> = Vec::new();
@@ -104,6 +113,22 @@ pub fn check(files: &[(FileId, &ast::File, &str)]) -> (Vec<Diagnostic>, crate::f
                     // A duplicate is still checked: its other mistakes matter too.
                     campaigns.push(Def { file, item: c });
                 }
+                Item::AlimtalkTemplate(t) => match alimtalk.get(t.code.value.as_str()) {
+                    Some(first) => sink.push(
+                        Diagnostic::new(
+                            codes::DUPLICATE,
+                            file,
+                            t.code.span,
+                            format!("alimtalk template `{}` is registered twice", t.code.value),
+                            "second registration",
+                        )
+                        .with_label(first.file, first.item.code.span, "first registered here")
+                        .with_help("keep one registration per template code"),
+                    ),
+                    None => {
+                        alimtalk.insert(&t.code.value, Def { file, item: t });
+                    }
+                },
             }
         }
     }
@@ -142,8 +167,11 @@ pub fn check(files: &[(FileId, &ast::File, &str)]) -> (Vec<Diagnostic>, crate::f
         segments,
         messages,
         campaigns,
+        alimtalk,
+        channels,
     };
     env.policy = policy::build(&env, &mut sink, &policies);
+    alimtalk::check_templates(&env, &mut sink);
     segments::check(&env, &mut sink, &extra_segments);
     let mut sent: HashSet<&str> = HashSet::new();
     for def in &env.campaigns {
@@ -165,6 +193,8 @@ pub fn policy_model(schema: &SchemaModel, policies: &[(FileId, &ast::Policy)]) -
         segments: HashMap::new(),
         messages: HashMap::new(),
         campaigns: Vec::new(),
+        alimtalk: HashMap::new(),
+        channels: None,
     };
     policy::build(&env, &mut Sink::default(), policies)
 }

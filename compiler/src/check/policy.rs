@@ -57,6 +57,25 @@ pub fn build(env: &Env, sink: &mut Sink, policies: &[(FileId, &ast::Policy)]) ->
                         model.optout = Some(non_empty(sink, file, s, "optout"));
                     }
                 }
+                PolicyItem::ChannelOptout { text, channel, span } => {
+                    let known = super::campaign::channel(sink, file, channel);
+                    let dup = model.optout_by_channel.iter().any(|(c, _)| *c == channel.name);
+                    if dup {
+                        sink.push(
+                            Diagnostic::new(
+                                codes::DUPLICATE_SETTING,
+                                file,
+                                *span,
+                                format!("`optout .. for channel {}` is set twice", channel.name),
+                                "second setting",
+                            )
+                            .with_help("keep one opt-out text per channel"),
+                        );
+                    } else if known.is_some() {
+                        let t = non_empty(sink, file, text, "optout");
+                        model.optout_by_channel.push((channel.name.clone(), t));
+                    }
+                }
                 PolicyItem::QuietHours(q) => {
                     if let Some(rule) = timing::quiet_rule(env, sink, file, q, Trigger::Policy) {
                         model.quiet_hours.push(rule);

@@ -17,6 +17,9 @@ pub struct Size {
     pub chars: usize,
     /// EUC-KR/CP949 bytes; characters it cannot encode count 2.
     pub bytes: usize,
+    /// UTF-16 code units (what Kakao counts on the brand message): an emoji
+    /// counts 2; text of unknown content counts 2 per character.
+    pub utf16: usize,
 }
 
 impl Size {
@@ -24,23 +27,47 @@ impl Size {
         Size {
             chars: self.chars.saturating_add(other.chars),
             bytes: self.bytes.saturating_add(other.bytes),
+            utf16: self.utf16.saturating_add(other.utf16),
         }
     }
     pub fn max(self, other: Size) -> Size {
         Size {
             chars: self.chars.max(other.chars),
             bytes: self.bytes.max(other.bytes),
+            utf16: self.utf16.max(other.utf16),
+        }
+    }
+    /// `other` taken away `n` times (for swapping the policy's opt-out
+    /// text for a channel's own).
+    pub fn minus(self, other: Size, n: usize) -> Size {
+        Size {
+            chars: self.chars.saturating_sub(other.chars.saturating_mul(n)),
+            bytes: self.bytes.saturating_sub(other.bytes.saturating_mul(n)),
+            utf16: self.utf16.saturating_sub(other.utf16.saturating_mul(n)),
+        }
+    }
+    /// `other` added `n` times.
+    pub fn plus(self, other: Size, n: usize) -> Size {
+        Size {
+            chars: self.chars.saturating_add(other.chars.saturating_mul(n)),
+            bytes: self.bytes.saturating_add(other.bytes.saturating_mul(n)),
+            utf16: self.utf16.saturating_add(other.utf16.saturating_mul(n)),
         }
     }
     /// Digits and other ASCII only.
     fn ascii(n: usize) -> Size {
-        Size { chars: n, bytes: n }
+        Size {
+            chars: n,
+            bytes: n,
+            utf16: n,
+        }
     }
     /// Any character: up to 2 bytes in EUC-KR.
     fn any(n: usize) -> Size {
         Size {
             chars: n,
             bytes: n.saturating_mul(2),
+            utf16: n.saturating_mul(2),
         }
     }
 }
@@ -59,6 +86,16 @@ pub struct Facts {
     pub leading_text: String,
     /// All literal text, for finding the policy's sender and opt-out lines.
     pub literal_text: String,
+    /// Line breaks in the literal text.
+    pub line_breaks: usize,
+    /// How many `#{optout}` the template prints (their text differs per
+    /// channel when the policy says so).
+    pub optouts: usize,
+}
+
+/// The size of a fixed text (policy text, a button line).
+pub fn text_size(text: &str) -> Size {
+    measure_text(text, Span::default(), "", &mut Vec::new())
 }
 
 /// The EUC-KR/CP949 size of literal text, noting characters it cannot
@@ -68,6 +105,7 @@ pub fn measure_text(text: &str, span: Span, source: &str, unencodable: &mut Vec<
     let mut size = Size {
         chars: text.chars().count(),
         bytes: 0,
+        utf16: text.encode_utf16().count(),
     };
     if text.is_ascii() {
         size.bytes = text.len();
@@ -143,6 +181,7 @@ fn segments(
                 let size = measure_text(text, *span, source, &mut facts.unencodable);
                 total = total.add(size);
                 facts.literal_text.push_str(text);
+                facts.line_breaks += text.matches('\n').count();
                 if *before_placeholder {
                     facts.leading_text.push_str(text);
                 }
@@ -196,6 +235,7 @@ fn segments(
                 total = total.add(Size {
                     chars: body.chars.saturating_mul(n),
                     bytes: body.bytes.saturating_mul(n),
+                    utf16: body.utf16.saturating_mul(n),
                 });
             }
         }
@@ -307,7 +347,11 @@ fn placeholder(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts
             }
         }
         size = Some(match name {
-            "won" => number_size(current).add(Size { chars: 1, bytes: 2 }),
+            "won" => number_size(current).add(Size {
+                chars: 1,
+                bytes: 2,
+                utf16: 1,
+            }),
             "number" => number_size(current),
             _ => date_size(filter.args.first().map(|a| a.value.as_str()).unwrap_or_default()),
         });
@@ -430,6 +474,7 @@ fn resolve(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, facts: &m
                 facts.has_sender = true;
             } else {
                 facts.has_optout = true;
+                facts.optouts += 1;
             }
             Some(Value {
                 ty: None,
@@ -648,8 +693,8 @@ pub fn date_size(pattern: &str) -> Size {
             'y' if run == 2 => Size::ascii(2),
             'y' => Size::ascii(4),
             'M' | 'd' | 'H' | 'h' | 'm' | 's' => Size::ascii(2),
-            'E' => Size::any(1),
-            'a' => Size::any(2),
+            'E' => text_size("월"),
+            'a' => text_size("오전"),
             _ => {
                 let text: String = chars[i..i + run].iter().collect();
                 measure_text(&text, Span::default(), "", &mut Vec::new())
@@ -669,7 +714,15 @@ mod tests {
     fn euc_kr_bytes_and_unencodable() {
         let mut bad = Vec::new();
         let s = measure_text("(광고) 안녕 A1", Span::new(0, 18), "(광고) 안녕 A1", &mut bad);
-        assert_eq!(s, Size { chars: 10, bytes: 14 });
+        assert_eq!(
+            s,
+            Size {
+                chars: 10,
+                bytes: 14,
+                utf16: 10
+            }
+        );
+        assert_eq!(text_size("a😀").utf16, 3);
         assert!(bad.is_empty());
         let s = measure_text("hi😀", Span::new(10, 16), "hi😀", &mut bad);
         assert_eq!(s.chars, 3);
@@ -682,11 +735,18 @@ mod tests {
 
     #[test]
     fn widths() {
-        assert_eq!(value_size(&FieldType::Text { max: Some(20) }), Some(Size { chars: 20, bytes: 40 }));
+        assert_eq!(value_size(&FieldType::Text { max: Some(20) }), Some(Size::any(20)));
         assert_eq!(value_size(&FieldType::Int { max: Some(9_999) }), Some(Size::ascii(4)));
         assert_eq!(number_size(&FieldType::Money { max: Some(10_000_000) }), Size::ascii(10));
         assert_eq!(number_size(&FieldType::Money { max: Some(999) }), Size::ascii(3));
-        assert_eq!(date_size("M월 d일"), Size { chars: 7, bytes: 9 });
+        assert_eq!(
+            date_size("M월 d일"),
+            Size {
+                chars: 7,
+                bytes: 9,
+                utf16: 7
+            }
+        );
         assert_eq!(date_size("yyyy-MM-dd"), Size::ascii(10));
     }
 }

@@ -62,7 +62,6 @@ pub struct TriggerQueries {
     pub columns: Vec<Column>,
 }
 
-
 /// One list of one message: rows for one customer (and trigger) at now,
 /// the key first, then `columns`, in rank order, at most N.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

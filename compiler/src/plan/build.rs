@@ -179,6 +179,16 @@ pub fn build(program: &Program, campaign_name: &str) -> Result<Plan, PlanError> 
             });
         }
     }
+    // At most one brand message per recipient per day, always: a rolling
+    // 24 hours, which also keeps every local calendar day to one.
+    for name in used.iter().filter(|c| matches!(**c, "brand" | "friendtalk")) {
+        caps.push(Cap {
+            count: 1,
+            seconds: 86_400,
+            origin: Origin::Law,
+            scope: Scope::Channel { channel: name.to_string() },
+        });
+    }
     let experiment = Experiment {
         variants: s
             .variants

@@ -302,6 +302,9 @@ pub enum Origin {
     Campaign,
     /// The policy's: a cap counts the sends of every campaign in its scope.
     Policy,
+    /// The law's, built in: counted like the policy's, over every campaign
+    /// (one brand message per recipient per day).
+    Law,
 }
 
 /// Which sends a rule covers.

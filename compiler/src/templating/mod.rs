@@ -58,8 +58,14 @@ pub enum Source {
     Item { list: String, column: String, hops: Vec<Hop> },
     /// The policy's sender text, fixed when the template is compiled.
     Sender { text: String },
-    /// The policy's opt-out text, fixed when the template is compiled.
-    Optout { text: String },
+    /// The policy's opt-out text, fixed when the template is compiled;
+    /// `by_channel` holds the channels' own texts (`optout ".." for
+    /// channel brand`), printed in place of `text` on those channels.
+    Optout {
+        text: String,
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        by_channel: std::collections::BTreeMap<String, String>,
+    },
 }
 
 impl Source {
@@ -650,15 +656,19 @@ fn resolve(cx: &Context, path: &ast::Path) -> Result<(Source, ValueType), Templa
     let policy = &cx.program.policy;
     match first.name.as_str() {
         "sender" | "optout" if rest.is_empty() => {
-            let (text, source): (_, fn(String) -> Source) = if first.name == "sender" {
-                (&policy.sender, |text| Source::Sender { text })
-            } else {
-                (&policy.optout, |text| Source::Optout { text })
+            let text = if first.name == "sender" { &policy.sender } else { &policy.optout };
+            let Some(t) = text else {
+                return Err(TemplateError::new(first.span, format!("`{}` is not set in the policy", first.name)));
             };
-            match text {
-                Some(t) => Ok((source(t.clone()), ValueType::Text)),
-                None => Err(TemplateError::new(first.span, format!("`{}` is not set in the policy", first.name))),
-            }
+            let source = if first.name == "sender" {
+                Source::Sender { text: t.clone() }
+            } else {
+                Source::Optout {
+                    text: t.clone(),
+                    by_channel: policy.optout_by_channel.iter().cloned().collect(),
+                }
+            };
+            Ok((source, ValueType::Text))
         }
         "trigger" => {
             let Some(event) = cx.trigger else {
@@ -755,7 +765,7 @@ fn follow<'p>(cx: &Context<'p>, mut field: &'p FieldModel, rest: &[ast::Ident]) 
 fn width(cx: &Context, p: &Placeholder, ast: &ast::Placeholder) -> usize {
     const TEXT: usize = 24;
     let value = match (&p.source, p.filters.first()) {
-        (Source::Sender { text } | Source::Optout { text }, _) => text.len(),
+        (Source::Sender { text } | Source::Optout { text, .. }, _) => text.len(),
         (_, Some(Filter::Date { tokens, .. })) => tokens.iter().map(DateToken::width).sum(),
         (_, Some(Filter::Won)) => 14,
         (_, Some(Filter::Number)) => 11,
@@ -819,10 +829,36 @@ pub struct CompiledMessage {
     /// The pre-approved Alimtalk template code.
     pub template_code: Option<String>,
     pub buttons: Vec<CompiledButton>,
+    /// `format wide`: the brand message or RCS layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// A wide list's items (`label` is the item's text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<CompiledButton>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cards: Vec<CompiledCard>,
     /// The lists the texts iterate, evaluated at send time (their SQL is
     /// in the plan's queries, by message and list name).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lists: Vec<ListSpec>,
+}
+
+/// One card of a carousel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompiledCard {
+    pub title: Option<CompiledTemplate>,
+    pub body: Option<CompiledTemplate>,
+    pub image: Option<CompiledTemplate>,
+    pub buttons: Vec<CompiledButton>,
+}
+
+/// One card, rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedCard {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub image: Option<String>,
+    pub buttons: Vec<RenderedButton>,
 }
 
 /// A list of a message: its name, table, bound, and the fields of its rows
@@ -886,6 +922,12 @@ pub struct RenderedMessage {
     pub image: Option<String>,
     pub template_code: Option<String>,
     pub buttons: Vec<RenderedButton>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<RenderedButton>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cards: Vec<RenderedCard>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -900,7 +942,13 @@ impl CompiledMessage {
         [&self.body, &self.subject, &self.title, &self.image]
             .into_iter()
             .flatten()
-            .chain(self.buttons.iter().flat_map(|b| [&b.label, &b.url]))
+            .chain(self.buttons.iter().chain(&self.items).flat_map(|b| [&b.label, &b.url]))
+            .chain(self.cards.iter().flat_map(|c| {
+                [&c.title, &c.body, &c.image]
+                    .into_iter()
+                    .flatten()
+                    .chain(c.buttons.iter().flat_map(|b| [&b.label, &b.url]))
+            }))
     }
 
     /// The stored values any part of the message prints, each once, in
@@ -939,23 +987,99 @@ impl CompiledMessage {
     /// Renders every part with the same values.
     pub fn render(&self, values: &Values, zone: Option<&str>) -> Result<RenderedMessage, RenderError> {
         let part = |t: &Option<CompiledTemplate>| t.as_ref().map(|t| render(t, values, zone)).transpose();
-        Ok(RenderedMessage {
-            body: part(&self.body)?.unwrap_or_default(),
-            subject: part(&self.subject)?,
-            title: part(&self.title)?,
-            image: part(&self.image)?,
-            template_code: self.template_code.clone(),
-            buttons: self
-                .buttons
-                .iter()
+        let buttons = |list: &[CompiledButton]| {
+            list.iter()
                 .map(|b| {
                     Ok(RenderedButton {
                         label: render(&b.label, values, zone)?,
                         url: render(&b.url, values, zone)?,
                     })
                 })
+                .collect::<Result<Vec<_>, RenderError>>()
+        };
+        Ok(RenderedMessage {
+            body: part(&self.body)?.unwrap_or_default(),
+            subject: part(&self.subject)?,
+            title: part(&self.title)?,
+            image: part(&self.image)?,
+            template_code: self.template_code.clone(),
+            buttons: buttons(&self.buttons)?,
+            format: self.format.clone(),
+            items: buttons(&self.items)?,
+            cards: self
+                .cards
+                .iter()
+                .map(|c| {
+                    Ok(RenderedCard {
+                        title: part(&c.title)?,
+                        body: part(&c.body)?,
+                        image: part(&c.image)?,
+                        buttons: buttons(&c.buttons)?,
+                    })
+                })
                 .collect::<Result<_, RenderError>>()?,
         })
+    }
+
+    /// Renders the message as `channel` carries it: the channel's own
+    /// opt-out text in place of the policy's, and on a channel without
+    /// buttons (an LMS fallback) each button printed as `label: url` on its
+    /// own line at the end of the text.
+    pub fn render_on(&self, channel: &str, values: &Values, zone: Option<&str>) -> Result<RenderedMessage, RenderError> {
+        let own_optout = self.templates().flat_map(|t| &t.parts).any(
+            |p| matches!(p, Part::Value(Placeholder { source: Source::Optout { by_channel, .. }, .. }) if by_channel.contains_key(channel)),
+        );
+        let mut rendered = if own_optout {
+            let mut copy = self.clone();
+            copy.for_each_template(|t| {
+                for part in &mut t.parts {
+                    if let Part::Value(Placeholder {
+                        source: Source::Optout { text, by_channel },
+                        ..
+                    }) = part
+                    {
+                        if let Some(own) = by_channel.get(channel) {
+                            *text = own.clone();
+                        }
+                    }
+                }
+            });
+            copy.render(values, zone)?
+        } else {
+            self.render(values, zone)?
+        };
+        let takes_buttons = crate::channel::Channel::parse(channel).is_none_or(|c| c.limits().buttons > 0);
+        if !takes_buttons {
+            for b in std::mem::take(&mut rendered.buttons) {
+                rendered.body.push('\n');
+                rendered.body.push_str(&b.label);
+                rendered.body.push_str(": ");
+                rendered.body.push_str(&b.url);
+            }
+        }
+        Ok(rendered)
+    }
+
+    fn for_each_template(&mut self, mut f: impl FnMut(&mut CompiledTemplate)) {
+        for t in [&mut self.body, &mut self.subject, &mut self.title, &mut self.image]
+            .into_iter()
+            .flatten()
+        {
+            f(t);
+        }
+        for b in self.buttons.iter_mut().chain(self.items.iter_mut()) {
+            f(&mut b.label);
+            f(&mut b.url);
+        }
+        for c in &mut self.cards {
+            for t in [&mut c.title, &mut c.body, &mut c.image].into_iter().flatten() {
+                f(t);
+            }
+            for b in &mut c.buttons {
+                f(&mut b.label);
+                f(&mut b.url);
+            }
+        }
     }
 }
 
@@ -969,6 +1093,9 @@ pub fn compile_message(cx: &Context, message: &ast::Message) -> Result<CompiledM
         image: None,
         template_code: None,
         buttons: Vec::new(),
+        format: None,
+        items: Vec::new(),
+        cards: Vec::new(),
         lists: Vec::new(),
     };
     let schema = &cx.program.schema;
@@ -996,6 +1123,32 @@ pub fn compile_message(cx: &Context, message: &ast::Message) -> Result<CompiledM
     let compile = |t: &ast::Template| compile_in(cx, t, &refs);
     for part in &message.parts {
         match part {
+            MessagePart::Format(f) => out.format = Some(f.name.clone()),
+            MessagePart::Item { text, url, .. } => out.items.push(CompiledButton {
+                label: compile(text)?,
+                url: compile(url)?,
+            }),
+            MessagePart::Card(card) => {
+                let mut c = CompiledCard {
+                    title: None,
+                    body: None,
+                    image: None,
+                    buttons: Vec::new(),
+                };
+                for p in &card.parts {
+                    match p {
+                        MessagePart::Title(t) => c.title = Some(compile(t)?),
+                        MessagePart::Body(t) => c.body = Some(compile(t)?),
+                        MessagePart::Image(t) => c.image = Some(compile(t)?),
+                        MessagePart::Button { label, url, .. } => c.buttons.push(CompiledButton {
+                            label: compile(label)?,
+                            url: compile(url)?,
+                        }),
+                        _ => {}
+                    }
+                }
+                out.cards.push(c);
+            }
             MessagePart::Body(t) => out.body = Some(compile(t)?),
             MessagePart::Subject(t) => out.subject = Some(compile(t)?),
             MessagePart::Title(t) => out.title = Some(compile(t)?),

@@ -129,7 +129,7 @@ impl Zone<'_> {
 #[inline]
 fn placeholder(p: &Placeholder, values: &Values, row: Option<&Values>, zone: &mut Zone, out: &mut String) -> Result<(), RenderError> {
     let value = match (&p.source, p.slot) {
-        (Source::Sender { text } | Source::Optout { text }, _) => {
+        (Source::Sender { text } | Source::Optout { text, .. }, _) => {
             out.push_str(text);
             return Ok(());
         }

@@ -23,7 +23,14 @@ fn policy_item(cx: &mut Ctx, p: &P) -> Build<PolicyItem> {
     Ok(match p.as_rule() {
         Rule::timezone_setting => PolicyItem::Timezone(text(cx)?),
         Rule::sender_setting => PolicyItem::Sender(text(cx)?),
-        Rule::optout_setting => PolicyItem::Optout(text(cx)?),
+        Rule::optout_setting => match child(p, Rule::ident) {
+            Some(channel) => PolicyItem::ChannelOptout {
+                text: text(cx)?,
+                channel: cx.ident(&channel),
+                span,
+            },
+            None => PolicyItem::Optout(text(cx)?),
+        },
         Rule::quiet_hours => PolicyItem::QuietHours(quiet_hours(cx, p)?),
         Rule::cap => PolicyItem::Cap(cap(cx, p)?),
         Rule::lifecycle_policy => {

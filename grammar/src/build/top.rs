@@ -1,7 +1,7 @@
 //! Top-level items: dispatch, segments and messages.
 
 use super::{campaign, child, expr, kids, policy, rel_start, schema, Build, Ctx, P};
-use crate::ast::{Exclusion, Item, ListDecl, ListExpr, ListSource, Message, MessagePart, Segment};
+use crate::ast::{AlimtalkTemplate, Card, Exclusion, Item, ListDecl, ListExpr, ListSource, Message, MessagePart, Segment};
 use crate::grammar::Rule;
 
 /// Builds the item of a `chunk` pair; `Ok(None)` for a chunk of only
@@ -19,6 +19,7 @@ pub(crate) fn item(cx: &mut Ctx, chunk: P) -> Build<Option<(Item, usize)>> {
         Rule::segment => Item::Segment(segment(cx, &p, doc)?),
         Rule::message => Item::Message(message(cx, &p, doc)?),
         Rule::campaign => Item::Campaign(campaign::campaign(cx, &p, doc)?),
+        Rule::alimtalk_template => Item::AlimtalkTemplate(alimtalk_template(cx, &p, doc)?),
         _ => return Err(cx.internal(cx.span(&p), "top-level item")),
     };
     Ok(Some((built, end)))
@@ -49,10 +50,35 @@ fn message(cx: &mut Ctx, p: &P, doc: Option<String>) -> Build<Message> {
     Ok(Message { doc, name, parts, span })
 }
 
+fn alimtalk_template(cx: &mut Ctx, p: &P, doc: Option<String>) -> Build<AlimtalkTemplate> {
+    let span = cx.span(p);
+    let code = child(p, Rule::string).map(|s| cx.string(&s));
+    let code = cx.need(code, span, "template code")?;
+    let mut parts = Vec::new();
+    for part in kids(p).filter(|k| k.as_rule() == Rule::message_part) {
+        let inner = super::only(cx, &part)?;
+        parts.push(message_part(cx, &inner)?);
+    }
+    Ok(AlimtalkTemplate { doc, code, parts, span })
+}
+
 fn message_part(cx: &mut Ctx, p: &P) -> Build<MessagePart> {
     let span = cx.span(p);
-    if p.as_rule() == Rule::list_part {
-        return list_part(cx, p).map(MessagePart::List);
+    match p.as_rule() {
+        Rule::format_part => {
+            let name = child(p, Rule::ident).map(|n| cx.ident(&n));
+            return Ok(MessagePart::Format(cx.need(name, span, "format")?));
+        }
+        Rule::card_part => {
+            let mut parts = Vec::new();
+            for entry in kids(p).filter(|k| k.as_rule() == Rule::card_entry) {
+                let inner = super::only(cx, &entry)?;
+                parts.push(message_part(cx, &inner)?);
+            }
+            return Ok(MessagePart::Card(Card { parts, span }));
+        }
+        Rule::list_part => return list_part(cx, p).map(MessagePart::List),
+        _ => {}
     }
     let strings: Vec<P> = kids(p).filter(|k| k.as_rule() == Rule::string).collect();
     let first = cx.need(strings.first().cloned(), span, "text")?;
@@ -66,6 +92,14 @@ fn message_part(cx: &mut Ctx, p: &P) -> Build<MessagePart> {
             let url = cx.need(strings.get(1).cloned(), span, "button url")?;
             MessagePart::Button {
                 label: cx.template(&first),
+                url: cx.template(&url),
+                span,
+            }
+        }
+        Rule::item_part => {
+            let url = cx.need(strings.get(1).cloned(), span, "item url")?;
+            MessagePart::Item {
+                text: cx.template(&first),
                 url: cx.template(&url),
                 span,
             }

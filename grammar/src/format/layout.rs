@@ -34,7 +34,7 @@ const CAMPAIGN_ENTRIES: &[&str] = &[
     "holdout", "goal", "reentry",
 ];
 const STEP_ENTRIES: &[&str] = &["wait", "send", "if", "else", "exit"];
-const MESSAGE_ENTRIES: &[&str] = &["subject", "title", "image", "template", "button"];
+const MESSAGE_ENTRIES: &[&str] = &["subject", "title", "image", "template", "button", "format", "item", "card"];
 const POLICY_ENTRIES: &[&str] = &["timezone", "sender", "optout", "quiet", "cap", "lifecycle"];
 const SCHEMA_ENTRIES: &[&str] = &["customer", "table", "events", "event"];
 
@@ -218,7 +218,7 @@ fn block_of(word: Option<&str>) -> Block {
         Some("schema") => Block::Schema,
         Some("policy") => Block::Policy,
         Some("campaign") => Block::Campaign,
-        Some("message") => Block::Message,
+        Some("message" | "alimtalk" | "card") => Block::Message,
         Some("customer" | "table" | "event") => Block::Fields,
         Some("variant" | "if" | "else") => Block::Steps,
         _ => Block::Other,

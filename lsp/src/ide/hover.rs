@@ -117,7 +117,7 @@ pub fn channel_label(c: Channel) -> &'static str {
 pub fn size_label(s: &MessageSize) -> String {
     let unit = match s.unit {
         Unit::Bytes => "bytes",
-        Unit::Chars => "characters",
+        Unit::Chars | Unit::Utf16 => "characters",
     };
     match s.limit {
         Some(limit) => format!("{} {}/{limit} {unit}", channel_label(s.channel), s.worst),

@@ -188,16 +188,7 @@ impl<'s> Builder<'s> {
                 self.push(m.name.span, Symbol::Message(m.name.name.clone()), true);
                 let events: Vec<String> = triggers.get(&m.name.name).into_iter().flatten().cloned().collect();
                 for part in &m.parts {
-                    let templates: Vec<&ast::Template> = match part {
-                        ast::MessagePart::Body(t)
-                        | ast::MessagePart::Subject(t)
-                        | ast::MessagePart::Title(t)
-                        | ast::MessagePart::Image(t) => {
-                            vec![t]
-                        }
-                        ast::MessagePart::Button { label, url, .. } => vec![label, url],
-                        ast::MessagePart::TemplateCode(_) | ast::MessagePart::List(_) => vec![],
-                    };
+                    let templates: Vec<&ast::Template> = part.templates();
                     for t in templates {
                         for seg in &t.segments {
                             if let ast::TemplateSegment::Placeholder(p) = seg {
@@ -208,6 +199,7 @@ impl<'s> Builder<'s> {
                 }
             }
             Item::Campaign(c) => self.campaign(c),
+            Item::AlimtalkTemplate(_) => {}
         }
     }
 

@@ -58,6 +58,13 @@ fn item(item: &Item) -> OutlineSymbol {
         Item::Policy(p) => leaf("policy", SymbolKind::Policy, p.span, keyword(p.span, 6), None),
         Item::Segment(s) => leaf(&s.name.name, SymbolKind::Segment, s.span, s.name.span, Some("segment".into())),
         Item::Message(m) => leaf(&m.name.name, SymbolKind::Message, m.span, m.name.span, Some("message".into())),
+        Item::AlimtalkTemplate(t) => leaf(
+            &t.code.value,
+            SymbolKind::Message,
+            t.span,
+            t.code.span,
+            Some("alimtalk template".into()),
+        ),
         Item::Campaign(c) => {
             let mut sym = leaf(&c.name.name, SymbolKind::Campaign, c.span, c.name.span, Some("campaign".into()));
             sym.children = c

@@ -69,6 +69,10 @@ pub struct ChannelConfig {
     pub timeout_ms: Option<u64>,
     /// `webhook`: requests in flight at once.
     pub max_in_flight: Option<usize>,
+    /// The provider has certified the sender (전송자격인증): required for
+    /// ads through a provider since 2026-07-07 (`camp check` says so).
+    #[serde(default)]
+    pub certified: bool,
     /// Whether the channel produces receipts (its provider posts them to
     /// `/v1/receipts`): a send it accepts waits for `delivered`, and its
     /// fallback goes out when none comes in time. Without (the default, and

@@ -29,7 +29,7 @@ impl CapKey {
         CapKey {
             campaign: match cap.origin {
                 Origin::Campaign => Some(plan.name.clone()),
-                Origin::Policy => None,
+                Origin::Policy | Origin::Law => None,
             },
             scope: cap.scope.clone(),
             seconds: cap.seconds,

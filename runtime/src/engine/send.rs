@@ -315,7 +315,7 @@ async fn render(
             Err(e) => return Ok(Err(e)),
         }
     }
-    let rendered = match message.render(&values, contact.zone.as_deref()) {
+    let rendered = match message.render_on(&c.channel, &values, contact.zone.as_deref()) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e.to_string())),
     };
@@ -335,6 +335,9 @@ async fn render(
         image: rendered.image.as_deref(),
         template_code: rendered.template_code.as_deref(),
         buttons: &rendered.buttons,
+        format: rendered.format.as_deref(),
+        items: &rendered.items,
+        cards: &rendered.cards,
         created_at: now.to_rfc3339(),
     };
     Ok(serde_json::to_string(&payload).map_err(|e| e.to_string()))
@@ -358,6 +361,12 @@ struct Payload<'a> {
     image: Option<&'a str>,
     template_code: Option<&'a str>,
     buttons: &'a [camp_compiler::templating::RenderedButton],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    items: &'a [camp_compiler::templating::RenderedButton],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    cards: &'a [camp_compiler::templating::RenderedCard],
     created_at: String,
 }
 
