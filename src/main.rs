@@ -485,12 +485,19 @@ fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// What the dry-run commands start from: `--now`, and the workspace checked
+/// clean (errors printed and turned into the exit code otherwise).
+fn dry_run_inputs(
+    paths: &[PathBuf],
+    now: Option<&str>,
+) -> Result<(chrono::DateTime<chrono::Utc>, Loaded, camp_compiler::Analysis), ExitCode> {
+    let now = dbcmd::parse_now(now).map_err(|e| fail(e, EXIT_USAGE))?;
+    let (loaded, analysis) = checked(paths)?;
+    Ok((now, loaded, analysis))
+}
+
 fn audience(campaign: &str, paths: &[PathBuf], database: Option<&str>, now: Option<&str>, format: Format) -> ExitCode {
-    let now = match dbcmd::parse_now(now) {
-        Ok(n) => n,
-        Err(e) => return fail(e, EXIT_USAGE),
-    };
-    let (loaded, analysis) = match checked(paths) {
+    let (now, loaded, analysis) = match dry_run_inputs(paths, now) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -515,11 +522,7 @@ fn audience(campaign: &str, paths: &[PathBuf], database: Option<&str>, now: Opti
 }
 
 fn preview(name: &str, paths: &[PathBuf], customer: &str, database: Option<&str>, now: Option<&str>, all: bool) -> ExitCode {
-    let now = match dbcmd::parse_now(now) {
-        Ok(n) => n,
-        Err(e) => return fail(e, EXIT_USAGE),
-    };
-    let (loaded, analysis) = match checked(paths) {
+    let (now, loaded, analysis) = match dry_run_inputs(paths, now) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -540,11 +543,7 @@ fn preview(name: &str, paths: &[PathBuf], customer: &str, database: Option<&str>
 }
 
 fn send_test(name: &str, paths: &[PathBuf], to: &str, database: Option<&str>, now: Option<&str>) -> ExitCode {
-    let now = match dbcmd::parse_now(now) {
-        Ok(n) => n,
-        Err(e) => return fail(e, EXIT_USAGE),
-    };
-    let (loaded, analysis) = match checked(paths) {
+    let (now, loaded, analysis) = match dry_run_inputs(paths, now) {
         Ok(x) => x,
         Err(code) => return code,
     };

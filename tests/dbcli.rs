@@ -2,18 +2,15 @@
 //! user runs them: the binary against a real SQLite file filled with the
 //! shop's sample data, and the errors a user meets.
 
-use camp_compiler::program::Program;
+mod shopdb;
+
 use camp_runtime::binds::parse_instant;
-use camp_runtime::sample::{self, SampleSpec};
 use camp_runtime::{BindValue, Database};
-use std::path::{Path, PathBuf};
+use shopdb::shop;
+use std::path::Path;
 use std::process::{Command, Output};
 
 const NOW: &str = "2026-11-23T03:00:00Z";
-
-fn shop() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop")
-}
 
 fn camp(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_camp"))
@@ -32,20 +29,7 @@ fn text(o: &Output) -> (String, String) {
 
 /// A SQLite file with 1,000 sample customers of the shop.
 fn shop_database(dir: &Path) -> String {
-    let url = format!("sqlite://{}", dir.join("shop.db").display());
-    let loaded = camp::load::load(&[shop()]).expect("the shop loads");
-    let analysis = camp_compiler::analyze(&loaded.workspace);
-    let program = Program::new(&analysis).expect("the shop checks clean");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let db = Database::create(&url).await.expect("creates");
-        let now = parse_instant(NOW).expect("valid");
-        sample::generate(&db, &program.schema, &SampleSpec::new(1_000, now), |_| {})
-            .await
-            .expect("sample data");
-        db.close().await;
-    });
-    url
+    shopdb::shop_database(dir, 1_000, NOW)
 }
 
 fn query_keys(url: &str, sql: &str) -> Vec<i64> {

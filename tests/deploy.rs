@@ -441,7 +441,7 @@ async fn daemon_from_directory(url: String) {
         .send()
         .await
         .expect("the daemon answers");
-    assert_eq!(r.status().as_u16(), 202, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap_or_default());
     let out = ops.join("push.jsonl");
     loop {
         if std::fs::read_to_string(&out).is_ok_and(|t| t.contains("앱을 열어 주셔서")) {

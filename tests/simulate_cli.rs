@@ -1,32 +1,13 @@
 //! `camp simulate` as a user runs it: JSON output, `--limit`, a cut that
 //! says so, and customers in numeric order.
 
-use camp_compiler::program::Program;
-use camp_runtime::binds::parse_instant;
-use camp_runtime::sample::{self, SampleSpec};
-use camp_runtime::Database;
-use std::path::{Path, PathBuf};
+mod shopdb;
+
+use shopdb::shop;
 use std::process::Command;
 
-fn shop() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop")
-}
-
-fn shop_database(dir: &Path, now: &str) -> String {
-    let url = format!("sqlite://{}", dir.join("shop.db").display());
-    let loaded = camp::load::load(&[shop()]).expect("the shop loads");
-    let analysis = camp_compiler::analyze(&loaded.workspace);
-    let program = Program::new(&analysis).expect("the shop checks clean");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let db = Database::create(&url).await.expect("creates");
-        let now = parse_instant(now).expect("valid");
-        sample::generate(&db, &program.schema, &SampleSpec::new(400, now), |_| {})
-            .await
-            .expect("sample data");
-        db.close().await;
-    });
-    url
+fn shop_database(dir: &std::path::Path, now: &str) -> String {
+    shopdb::shop_database(dir, 400, now)
 }
 
 #[test]
