@@ -561,7 +561,12 @@ fn schema_pull(database: Option<&str>, out: &std::path::Path, force: bool) -> Ex
         Ok(u) => u,
         Err(e) => return fail(e, EXIT_USAGE),
     };
-    let text = match dbcmd::schema_pull(&url) {
+    let spinner = camp::progress::spinner("reading the database's tables and sampling their values");
+    let pulled = dbcmd::schema_pull(&url);
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    let text = match pulled {
         Ok(t) => t,
         Err(e) => return fail(e, EXIT_ERRORS),
     };

@@ -66,6 +66,19 @@ impl Progress {
     }
 }
 
+/// A spinner for work whose size is not known in advance (a terminal), or
+/// one plain line saying what is being done (otherwise).
+pub fn spinner(what: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        eprintln!("{what}…");
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    Some(bar)
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         if let Some(bar) = self.bar.take() {

@@ -161,6 +161,9 @@ fn audience_preview_and_schema_against_sqlite() {
     let pulled_s = pulled.to_str().expect("utf-8");
     let out = camp(&["schema", "pull", "--database", &url, "--out", pulled_s]);
     assert!(out.status.success(), "{}", text(&out).1);
+    // Not a terminal: progress is one plain line on stderr, not a bar.
+    assert!(text(&out).1.contains("reading the database's tables"), "{}", text(&out).1);
+    assert!(!text(&out).1.contains('\u{1b}'), "no terminal escapes in a pipe");
     let schema = std::fs::read_to_string(&pulled).expect("written");
     assert!(schema.contains("customer from \"customers\" key id"), "{schema}");
     assert!(schema.contains("event order from \"orders\""), "{schema}");
