@@ -301,6 +301,10 @@ const SHOP: &[(&str, &str)] = &[
         include_str!("../examples/shop/campaigns/cart.camp"),
     ),
     (
+        "examples/shop/campaigns/cart_digest.camp",
+        include_str!("../examples/shop/campaigns/cart_digest.camp"),
+    ),
+    (
         "examples/shop/campaigns/coupon.camp",
         include_str!("../examples/shop/campaigns/coupon.camp"),
     ),

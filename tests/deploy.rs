@@ -95,8 +95,8 @@ fn compile_writes_one_directory_whose_hash_follows_the_campaigns() {
 
     // The layout: the manifest and one plan per campaign, nothing else.
     let files = tree(&out);
-    assert_eq!(files.len(), 13, "{:?}", files.keys().collect::<Vec<_>>());
-    assert_eq!(first.plans.len(), 12);
+    assert_eq!(files.len(), 14, "{:?}", files.keys().collect::<Vec<_>>());
+    assert_eq!(first.plans.len(), 13);
     let json: serde_json::Value = serde_json::from_str(&files["manifest.json"]).expect("JSON");
     for key in ["format_version", "hash", "schema", "policy", "plans"] {
         assert!(json.get(key).is_some(), "the manifest has `{key}`");
@@ -135,7 +135,7 @@ fn compile_writes_one_directory_whose_hash_follows_the_campaigns() {
         Some(0)
     );
     let fewer = manifest(&out);
-    assert_eq!(fewer.plans.len(), 11);
+    assert_eq!(fewer.plans.len(), 12);
     assert_ne!(fewer.hash, changed.hash);
     assert!(!out.join("plans/winback.json").exists());
 
@@ -226,7 +226,7 @@ async fn same_sends(urls: [String; 2]) {
     let (_, _, from_dir) = camp::runcmd::deployment(&[], Some(&ws.join("deploy"))).expect("the directory reads");
     let (_, _, from_sources) = camp::runcmd::deployment(&[ws.to_path_buf()], None).expect("the sources compile");
     assert_eq!(from_dir.hash, from_sources.hash);
-    assert_eq!(from_dir.plans.len(), 12);
+    assert_eq!(from_dir.plans.len(), 13);
 
     let loaded = camp::load::load(&[ws.to_path_buf()]).expect("loads");
     let analysis = camp_compiler::analyze(&loaded.workspace);

@@ -27,7 +27,7 @@ fn load(dir: &BTreeMap<String, String>) -> Result<Deployment, deployment::Deploy
 #[test]
 fn a_deployment_holds_every_plan_and_reads_back_the_same() {
     let d = shop_deployment(&common::shop_files());
-    assert_eq!(d.plans.len(), 12);
+    assert_eq!(d.plans.len(), 13);
     assert_eq!(d.format_version, FORMAT_VERSION);
     assert_eq!(d.hash.len(), 64);
     assert!(d.plans.windows(2).all(|w| w[0].name < w[1].name), "plans by name");
@@ -37,13 +37,13 @@ fn a_deployment_holds_every_plan_and_reads_back_the_same() {
     assert!(d.schema.event("cart_add").is_some());
 
     let dir = directory(&d);
-    assert_eq!(dir.len(), 13, "the manifest and one file per plan");
+    assert_eq!(dir.len(), 14, "the manifest and one file per plan");
     for p in &d.plans {
         assert!(dir.contains_key(&format!("plans/{}.json", p.name)), "{}", p.name);
     }
     let manifest = Manifest::from_json(&dir["manifest.json"]).expect("the manifest reads");
     assert_eq!(manifest.hash, d.hash);
-    assert_eq!(manifest.plans.len(), 12);
+    assert_eq!(manifest.plans.len(), 13);
     for (entry, plan) in manifest.plans.iter().zip(&d.plans) {
         assert_eq!((&entry.name, &entry.hash), (&plan.name, &plan.hash));
         assert_eq!(entry.file, format!("plans/{}.json", plan.name));
@@ -111,7 +111,7 @@ fn the_hash_of_the_whole_follows_every_campaign_and_nothing_else() {
         "campaign extra_info {\n  kind info\n  channel sms\n  trigger on purchase\n  send extra_thanks\n}\n\nmessage extra_thanks {\n  \"#{고객명}님, 주문해 주셔서 감사합니다.\"\n}\n",
     );
     let with_extra = shop_deployment(&added);
-    assert_eq!(with_extra.plans.len(), 13);
+    assert_eq!(with_extra.plans.len(), 14);
     assert_ne!(with_extra.hash, base.hash);
     let fewer = Deployment::new(
         base.schema.clone(),

@@ -25,7 +25,7 @@ fn shop_plan(files: &[(String, String)], name: &str) -> Plan {
 #[test]
 fn every_shop_plan_round_trips_through_json() {
     let plans = shop_plans(&common::shop_files());
-    assert_eq!(plans.len(), 12);
+    assert_eq!(plans.len(), 13);
     for plan in &plans {
         let json = plan.to_json();
         let back: Plan = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{}: {e}", plan.name));

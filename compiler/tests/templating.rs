@@ -20,6 +20,7 @@ const SENDERS: &[(&str, &str)] = &[
     ("cart_remind", "cart_reminder"),
     ("cart_free_shipping", "cart_reminder"),
     ("cart_coupon", "cart_reminder"),
+    ("cart_digest_list", "cart_digest"),
     ("coupon_expiry_notice", "coupon_expiry_reminder"),
     ("onboarding_thanks", "first_purchase_onboarding"),
     ("onboarding_second_order", "first_purchase_onboarding"),
@@ -260,9 +261,35 @@ fn every_shop_message_renders_exactly() {
         .join("\n")
     );
 
+    // A list, with the rows its query returns (the printed fields of each
+    // item): the count, one line per row, then the rest of the text.
+    let digest = compiled(&program, "cart_digest", "cart_digest_list");
+    let spec = &digest.lists[0];
+    let row = |name: &str, price: i64| {
+        spec.row(spec.columns.iter().map(|c| match c.path.as_str() {
+            "name" => Value::Text(name.into()),
+            "price" => Value::Int(price),
+            other => panic!("an unexpected column {other}"),
+        }))
+    };
+    let mut values = digest.values(sample());
+    values.set_list("carts", vec![row("무선 이어폰", 25_900), row("수분 크림", 14_600)]);
+    let r = digest.render(&values, Some("Asia/Seoul")).expect("renders");
+    assert_eq!(r.subject.as_deref(), Some("장바구니에 담아두신 상품"));
+    assert_eq!(
+        r.body,
+        ad(&[
+            "김민지님, 장바구니에 담아두신 상품 2개를 모아 보여드려요.",
+            "- 무선 이어폰 25,900원",
+            "- 수분 크림 14,600원",
+            "",
+            "장바구니 바로가기: https://shop.example/cart",
+        ])
+    );
+
     // Every message of the shop is covered above.
     assert_eq!(program.messages.len(), SENDERS.len());
-    for name in program.messages.keys() {
+    for name in program.messages.keys().filter(|n| **n != "cart_digest_list") {
         render_shop(&program, name);
     }
 }
