@@ -281,7 +281,8 @@ async fn preview_campaign(
             continue;
         }
         let Some(compiled) = plan.messages.get(message) else { continue };
-        out.push(render_chain(compiled, channels, &row, zone.as_deref())?);
+        let lists = message_lists(db, queries, compiled, key, trigger.as_ref(), now).await?;
+        out.push(render_chain(compiled, channels, &row, &lists, zone.as_deref())?);
     }
     Ok(out)
 }
@@ -339,7 +340,11 @@ async fn preview_message(
     let (query, columns) = queries::message_render(program, db.dialect(), name, event_model);
     let row = render_row(db, &query, &columns, key, trigger.as_ref(), now).await?;
     let zone = customer_zone(program, &row);
-    Ok(vec![render_one(&compiled, channel, &row, zone.as_deref())?])
+    let lists = match &sender {
+        Some((plan, _)) => message_lists(db, plan_queries(db, plan), &compiled, key, trigger.as_ref(), now).await?,
+        None => Vec::new(),
+    };
+    Ok(vec![render_one(&compiled, channel, &row, &lists, zone.as_deref())?])
 }
 
 fn reads_trigger(message: &CompiledMessage) -> bool {
@@ -454,8 +459,15 @@ fn customer_zone(program: &Program, row: &[(String, Value)]) -> Option<String> {
     })
 }
 
-fn render_one(message: &CompiledMessage, channel: Channel, row: &[(String, Value)], zone: Option<&str>) -> Result<Preview, DryRunError> {
-    let values = message.values(row.iter().map(|(p, v)| (p.as_str(), v.clone())));
+fn render_one(
+    message: &CompiledMessage,
+    channel: Channel,
+    row: &[(String, Value)],
+    lists: &[crate::lists::ListRows],
+    zone: Option<&str>,
+) -> Result<Preview, DryRunError> {
+    let mut values = message.values(row.iter().map(|(p, v)| (p.as_str(), v.clone())));
+    crate::lists::bind(&mut values, &message.lists, lists);
     let rendered = message
         .render_on(channel.name(), &values, zone)
         .map_err(|error| DryRunError::Render {
@@ -473,17 +485,39 @@ fn render_one(message: &CompiledMessage, channel: Channel, row: &[(String, Value
 }
 
 /// The send on its primary channel and on each fallback.
+/// The rows of a message's lists for one customer now, as a send reads them.
+pub(crate) async fn message_lists(
+    db: &Database,
+    queries: &camp_compiler::lower::CampaignQueries,
+    message: &CompiledMessage,
+    key: &Key,
+    trigger: Option<&TriggerEvent>,
+    now: DateTime<Utc>,
+) -> Result<Vec<crate::lists::ListRows>, DryRunError> {
+    if message.lists.is_empty() {
+        return Ok(Vec::new());
+    }
+    let on = crate::lists::On::Db(db);
+    crate::lists::evaluate(on, &queries.lists, &message.name, &message.lists, now, key, trigger)
+        .await?
+        .map_err(|error| DryRunError::Template {
+            message: message.name.clone(),
+            error,
+        })
+}
+
 pub(crate) fn render_chain(
     message: &CompiledMessage,
     channels: &plan::Channels,
     row: &[(String, Value)],
+    lists: &[crate::lists::ListRows],
     zone: Option<&str>,
 ) -> Result<Preview, DryRunError> {
     let channel = Channel::parse(&channels.primary).unwrap_or(Channel::Webhook);
-    let mut preview = render_one(message, channel, row, zone)?;
+    let mut preview = render_one(message, channel, row, lists, zone)?;
     for f in &channels.fallbacks {
         let c = Channel::parse(&f.channel).unwrap_or(Channel::Webhook);
-        let p = render_one(message, c, row, zone)?;
+        let p = render_one(message, c, row, lists, zone)?;
         preview.fallbacks.push((c, p.rendered, p.verdict));
     }
     Ok(preview)
@@ -561,7 +595,10 @@ pub async fn campaign_preview(
                 continue;
             }
             let Some(compiled) = plan.messages.get(message) else { continue };
-            previews.push(render_chain(compiled, channels, &row, zone.as_deref())?);
+            previews.push({
+                let lists = message_lists(db, queries, compiled, &key, trigger.as_ref(), now).await?;
+                render_chain(compiled, channels, &row, &lists, zone.as_deref())?
+            });
         }
     } else {
         // Walk this customer's path: their arm's entry, each `if` as it
@@ -575,7 +612,10 @@ pub async fn campaign_preview(
                     message, channels, next, ..
                 } => {
                     if let Some(compiled) = plan.messages.get(message) {
-                        previews.push(render_chain(compiled, channels, &row, zone.as_deref())?);
+                        previews.push({
+                            let lists = message_lists(db, queries, compiled, &key, trigger.as_ref(), now).await?;
+                            render_chain(compiled, channels, &row, &lists, zone.as_deref())?
+                        });
                     }
                     Some(*next)
                 }

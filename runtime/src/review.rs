@@ -222,7 +222,8 @@ pub async fn previews(db: &Database, schema: &Schema, plan: &Plan, key: &Key, no
             continue;
         }
         let Some(compiled) = plan.messages.get(message) else { continue };
-        out.push(dryrun::render_chain(compiled, channels, &row, zone.as_deref())?);
+        let lists = dryrun::message_lists(db, q, compiled, key, trigger.as_ref(), now).await?;
+        out.push(dryrun::render_chain(compiled, channels, &row, &lists, zone.as_deref())?);
     }
     Ok(out)
 }

@@ -34,7 +34,7 @@ const CAMPAIGN_ENTRIES: &[&str] = &[
     "holdout", "goal", "reentry",
 ];
 const STEP_ENTRIES: &[&str] = &["wait", "send", "if", "else", "exit"];
-const MESSAGE_ENTRIES: &[&str] = &["subject", "title", "image", "template", "button", "format", "item", "card"];
+const MESSAGE_ENTRIES: &[&str] = &["subject", "title", "image", "template", "button", "format", "item", "card", "list"];
 const POLICY_ENTRIES: &[&str] = &["timezone", "sender", "optout", "quiet", "cap", "lifecycle"];
 const SCHEMA_ENTRIES: &[&str] = &["customer", "table", "events", "event"];
 

@@ -6,7 +6,20 @@
 use crate::tokens::{Token, TokenKind};
 
 /// Words written against their `(`: `count(purchase)`, `enum(a, b)`.
-const CALLS: &[&str] = &["enum", "count", "sum", "avg", "min", "max", "rfm", "lifecycle", "interval"];
+const CALLS: &[&str] = &[
+    "enum",
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "rfm",
+    "lifecycle",
+    "interval",
+    "recent",
+    "also_bought",
+    "popular",
+];
 
 /// Words after which a `-` is a sign, not a subtraction.
 const OPERATOR_WORDS: &[&str] = &[
