@@ -194,12 +194,17 @@ pub async fn find_customer(db: &Database, program: &Program<'_>, key: &str) -> R
     let Some(customer) = program.schema.customer.as_ref() else {
         return Err(DryRunError::Db(DbError::data("the schema has no customer table")));
     };
+    find_customer_in(db, &customer.source, &customer.key, key).await
+}
+
+/// [`find_customer`] in table `source` keyed by column `key_column`.
+pub async fn find_customer_in(db: &Database, source: &str, key_column: &str, key: &str) -> Result<Key, DryRunError> {
     let d = db.dialect();
     let sql = format!(
         "SELECT {} FROM {} WHERE {} = {}",
-        d.quote(&customer.key),
-        d.quote(&customer.source),
-        d.quote(&customer.key),
+        d.quote(key_column),
+        d.quote(source),
+        d.quote(key_column),
         d.placeholder(1)
     );
     let mut candidates = Vec::new();
@@ -223,7 +228,7 @@ pub async fn find_customer(db: &Database, program: &Program<'_>, key: &str) -> R
         }
         _ => Err(DryRunError::NoCustomer {
             key: key.to_string(),
-            table: customer.source.clone(),
+            table: source.to_string(),
         }),
     }
 }

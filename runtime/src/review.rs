@@ -161,32 +161,7 @@ pub async fn find_customer(db: &Database, schema: &Schema, key: &str) -> Result<
     let Some(customer) = schema.customer.as_ref() else {
         return Err(DryRunError::Db(DbError::data("the schema has no customer table")));
     };
-    let d = db.dialect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} = {}",
-        d.quote(&customer.key),
-        d.quote(&customer.source),
-        d.quote(&customer.key),
-        d.placeholder(1)
-    );
-    let mut candidates = Vec::new();
-    if let Ok(n) = key.trim().parse::<i64>() {
-        candidates.push(Key::Int(n));
-    }
-    candidates.push(Key::Text(key.to_string()));
-    for candidate in candidates {
-        // An integer against a text column (or the reverse) is a type error
-        // in PostgreSQL: try the other form.
-        if let Ok(found) = db.fetch_keys(&sql, &[candidate.bind()]).await {
-            if !found.is_empty() {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err(DryRunError::NoCustomer {
-        key: key.to_string(),
-        table: customer.source.clone(),
-    })
+    dryrun::find_customer_in(db, &customer.source, &customer.key, key).await
 }
 
 /// Every message the plan sends (every branch and variant), rendered for

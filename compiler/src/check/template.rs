@@ -564,6 +564,32 @@ fn item(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, table: &Tabl
         field = f;
         nullable |= field.nullable;
     }
+    printable(sink, scope, p, field, nullable, "exclude the rows with `exclude where ..` instead")
+}
+
+fn stored(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder) -> Option<Value> {
+    let resolved = expr::resolve_stored(env, sink, scope, &p.path)?;
+    let field = resolved.field?;
+    printable(
+        sink,
+        scope,
+        p,
+        field,
+        resolved.nullable,
+        "branch on it with `if` and write the two texts instead",
+    )
+}
+
+/// The value a placeholder prints, or NOT_PRINTABLE for a yes/no field
+/// (`help` says what to do instead where it stands).
+fn printable(
+    sink: &mut Sink,
+    scope: &Scope,
+    p: &Placeholder,
+    field: &crate::schema::FieldModel,
+    nullable: bool,
+    help: &str,
+) -> Option<Value> {
     if matches!(field.ty, FieldType::Bool | FieldType::Consent) {
         sink.push(
             Diagnostic::new(
@@ -573,7 +599,7 @@ fn item(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, table: &Tabl
                 format!("`{}` is a yes/no value; it prints as `true` or `false`", field.name),
                 "yes/no value",
             )
-            .with_help("exclude the rows with `exclude where ..` instead"),
+            .with_help(help),
         );
         return None;
     }
@@ -581,30 +607,6 @@ fn item(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder, table: &Tabl
         size: value_size(&field.ty),
         ty: Some(field.ty.clone()),
         nullable,
-    })
-}
-
-fn stored(env: &Env, sink: &mut Sink, scope: &Scope, p: &Placeholder) -> Option<Value> {
-    let resolved = expr::resolve_stored(env, sink, scope, &p.path)?;
-    let field = resolved.field?;
-    let ty = field.ty.clone();
-    if matches!(ty, FieldType::Bool | FieldType::Consent) {
-        sink.push(
-            Diagnostic::new(
-                codes::NOT_PRINTABLE,
-                scope.file,
-                p.path.span,
-                format!("`{}` is a yes/no value; it prints as `true` or `false`", field.name),
-                "yes/no value",
-            )
-            .with_help("branch on it with `if` and write the two texts instead"),
-        );
-        return None;
-    }
-    Some(Value {
-        size: value_size(&ty),
-        ty: Some(ty),
-        nullable: resolved.nullable,
     })
 }
 
